@@ -1,0 +1,46 @@
+#ifndef RB_FDTAB_H
+#define RB_FDTAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * What rebind knows about a descriptor, indexed by its number.  Lock-free
+ * and fixed size, so the close path can use it from a signal handler.
+ * It lives in BSS: pages for descriptors nobody marks are never touched,
+ * and lookups of unmarked descriptors only read (the zero page), so a
+ * daemon that closes every fd up to its limit does not grow.
+ *
+ * An entry is a hint, never the truth: glibc closes some descriptors
+ * where no hook sees it.  Each entry carries the socket's SO_COOKIE, and
+ * callers compare it with the kernel's before acting.
+ */
+
+#define RB_FDTAB_MAX (1 << 20)
+
+enum rb_fdflag {
+	RB_FD_LISTENER = 1 << 0,    /* TCP listener the policy covers */
+	RB_FD_CHILD_SAFE = 1 << 1,  /* listener: its connections may get
+				       safe-abort */
+	RB_FD_SAFE_ABORT = 1 << 2,  /* accepted: close may reset it */
+	RB_FD_USER_REUSE = 1 << 3,  /* program set SO_REUSEADDR itself */
+	RB_FD_USER_LINGER = 1 << 4, /* program set SO_LINGER itself */
+	RB_FD_IGNORED = 1 << 5,     /* looked at: not a socket we act on */
+};
+
+struct rb_fdent {
+	unsigned flags;
+	uint64_t cookie;
+	uint32_t gen; /* fork generation when recorded */
+};
+
+/* 0 for an unknown descriptor or one outside the table. */
+unsigned rb_fdtab_flags(int fd);
+bool rb_fdtab_get(int fd, struct rb_fdent *out);
+/* Returns false when fd is outside the table (nothing stored). */
+bool rb_fdtab_set(int fd, const struct rb_fdent *e);
+void rb_fdtab_clear(int fd);
+/* One past the highest fd ever stored: bounds loops over ranges. */
+unsigned rb_fdtab_end(void);
+
+#endif

@@ -1,0 +1,31 @@
+#include "config.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+#include "shim/init.h"
+#include "shim/sock.h"
+
+RB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	const struct rb_real *r = rb_real();
+	int saved = errno;
+	int ret = r->bind(fd, addr, len);
+
+	if (ret == 0 || errno != EADDRINUSE)
+		return ret;
+	if (rb_sock_bind_retry(r, fd, addr, len) == 0) {
+		errno = saved;
+		return 0;
+	}
+	errno = EADDRINUSE;
+	return -1;
+}
+
+RB_EXPORT int listen(int fd, int backlog)
+{
+	const struct rb_real *r = rb_real();
+
+	rb_sock_listen(r, fd);
+	return r->listen(fd, backlog);
+}

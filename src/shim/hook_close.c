@@ -1,0 +1,59 @@
+#include "config.h"
+
+#include <errno.h>
+#include <linux/close_range.h>
+#include <unistd.h>
+
+#include "core/fdtab.h"
+#include "shim/init.h"
+#include "shim/sock.h"
+
+/*
+ * The close path: no malloc, no stdio, no locks, no logging at the
+ * default level.  Daemons call it for every descriptor in a loop and
+ * from signal handlers.  The real function is called exactly once.
+ */
+
+RB_EXPORT int close(int fd)
+{
+	const struct rb_real *r = rb_real();
+
+	/* Forget fd before closing: once the real close returns, another
+	 * thread may get this number back from socket() and we would
+	 * wipe its entry. */
+	rb_sock_closing(r, fd);
+	return r->close(fd);
+}
+
+static void closing_range(const struct rb_real *r, unsigned int first,
+			  unsigned int last)
+{
+	unsigned int end = rb_fdtab_end();
+
+	if (last < end)
+		end = last + 1;
+	for (unsigned int fd = first; fd < end; fd++)
+		rb_sock_closing(r, (int)fd);
+}
+
+RB_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	const struct rb_real *r = rb_real();
+	const int known = CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE;
+
+	/* Only a call that will close something may touch the sockets:
+	 * one the kernel rejects closes nothing. */
+	if (first <= last && !(flags & ~known) &&
+	    !(flags & CLOSE_RANGE_CLOEXEC))
+		closing_range(r, first, last);
+	return r->close_range(first, last, flags);
+}
+
+RB_EXPORT void closefrom(int lowfd)
+{
+	const struct rb_real *r = rb_real();
+
+	if (lowfd >= 0)
+		closing_range(r, (unsigned int)lowfd, ~0U);
+	r->closefrom(lowfd);
+}

@@ -1,0 +1,56 @@
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "shim/init.h"
+#include "shim/sock.h"
+
+/*
+ * A descriptor passed with SCM_RIGHTS has a copy in the receiving
+ * process, so closing ours must not reset the connection.  Marked before
+ * the send: if the send fails, we only lose an optimisation.
+ */
+static void note_fds(const char *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int fd;
+
+		memcpy(&fd, data + i * sizeof(int), sizeof(fd));
+		rb_sock_shared(fd);
+	}
+}
+
+/* Walks the control buffer by hand: CMSG_NXTHDR wants it writable. */
+static void note_rights(const struct msghdr *m)
+{
+	const char *p = m ? m->msg_control : NULL;
+	size_t left = p ? m->msg_controllen : 0;
+	struct cmsghdr c;
+
+	while (left >= sizeof(c)) {
+		memcpy(&c, p, sizeof(c));
+		if (c.cmsg_len < CMSG_LEN(0) || c.cmsg_len > left)
+			return;
+		if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SCM_RIGHTS)
+			note_fds(p + CMSG_LEN(0),
+				 (c.cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		if (CMSG_ALIGN(c.cmsg_len) >= left)
+			return;
+		p += CMSG_ALIGN(c.cmsg_len);
+		left -= CMSG_ALIGN(c.cmsg_len);
+	}
+}
+
+RB_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	note_rights(msg);
+	return rb_real()->sendmsg(fd, msg, flags);
+}
+
+RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+	for (unsigned int i = 0; vec && i < n; i++)
+		note_rights(&vec[i].msg_hdr);
+	return rb_real()->sendmmsg(fd, vec, n, flags);
+}

@@ -1,0 +1,17 @@
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include "shim/init.h"
+#include "shim/sock.h"
+
+/* Always passed through unchanged; rebind only takes note. */
+RB_EXPORT int setsockopt(int fd, int level, int name, const void *value,
+			 socklen_t len)
+{
+	int ret = rb_real()->setsockopt(fd, level, name, value, len);
+
+	if (ret == 0)
+		rb_sock_user_option(fd, level, name);
+	return ret;
+}

@@ -1,0 +1,33 @@
+#include "config.h"
+
+#include <spawn.h>
+
+#include "shim/init.h"
+
+/*
+ * A spawned child inherits every descriptor not marked close-on-exec, so
+ * connections accepted before it may now be shared: bump the generation
+ * (fork() does the same through pthread_atfork).
+ */
+
+RB_EXPORT int posix_spawn(pid_t *pid, const char *path,
+			  const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[],
+			  char *const envp[])
+{
+	const struct rb_real *r = rb_real();
+
+	rb_fork_gen_bump();
+	return r->posix_spawn(pid, path, fa, attr, argv, envp);
+}
+
+RB_EXPORT int posix_spawnp(pid_t *pid, const char *file,
+			   const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[],
+			   char *const envp[])
+{
+	const struct rb_real *r = rb_real();
+
+	rb_fork_gen_bump();
+	return r->posix_spawnp(pid, file, fa, attr, argv, envp);
+}

@@ -1,0 +1,31 @@
+#ifndef RB_INIT_H
+#define RB_INIT_H
+
+#include <stdint.h>
+
+#include "core/policy.h"
+#include "shim/real.h"
+
+/* The only symbols librebind exports: the libc functions it wraps. */
+#define RB_EXPORT __attribute__((visibility("default")))
+
+/*
+ * The libc functions to forward to.  The first call (normally from the
+ * library's constructor) initialises rebind; a call that arrives while
+ * initialisation is under way, in another thread or re-entrantly, gets
+ * raw system calls instead of waiting, so no hook can ever block.
+ */
+const struct rb_real *rb_real(void);
+
+/* The frozen policy; a disabled one until initialisation is done. */
+const struct rb_policy *rb_policy(void);
+
+/*
+ * Bumped before every fork and posix_spawn.  An accepted socket recorded
+ * in an older generation may have a copy in another process, so its
+ * close must stay an ordinary close.
+ */
+uint32_t rb_fork_gen(void);
+void rb_fork_gen_bump(void);
+
+#endif

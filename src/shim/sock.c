@@ -1,0 +1,306 @@
+#include "config.h"
+
+#include "shim/sock.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+
+#include "core/log.h"
+#include "shim/init.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+struct rb_tcp {
+	int family;
+	unsigned port;
+};
+
+bool rb_sock_cookie(int fd, uint64_t *out)
+{
+	socklen_t len = sizeof(*out);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, out, &len) == 0;
+}
+
+bool rb_sock_entry(int fd, struct rb_fdent *out)
+{
+	uint64_t cookie;
+
+	return rb_fdtab_get(fd, out) && rb_sock_cookie(fd, &cookie) &&
+	       cookie == out->cookie;
+}
+
+static unsigned addr_port(const struct sockaddr *a, socklen_t len)
+{
+	if (a->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return ntohs(((const struct sockaddr_in *)a)->sin_port);
+	if (a->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+	return 0;
+}
+
+/* Is fd a bound IPv4/IPv6 TCP socket?  SCTP is SOCK_STREAM too. */
+static bool tcp_bound(int fd, struct rb_tcp *out)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len = sizeof(ss);
+	int proto = 0;
+	socklen_t plen = sizeof(proto);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	out->family = ss.ss_family;
+	out->port = addr_port((struct sockaddr *)&ss, len);
+	return out->port != 0 &&
+	       getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) == 0 &&
+	       proto == IPPROTO_TCP;
+}
+
+static bool get_int(int fd, int name, int *out)
+{
+	socklen_t len = sizeof(*out);
+
+	return getsockopt(fd, SOL_SOCKET, name, out, &len) == 0;
+}
+
+static bool set_reuseaddr(const struct rb_real *r, int fd, int on)
+{
+	return r->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			     sizeof(on)) == 0;
+}
+
+static bool set_abort(const struct rb_real *r, int fd)
+{
+	const struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	return r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0;
+}
+
+static void line_start(struct rb_line *l, const struct rb_tcp *t)
+{
+	rb_line_reset(l);
+	rb_fmt_str(l, t->family == AF_INET6 ? "IPv6" : "IPv4");
+	rb_fmt_str(l, " port ");
+	rb_fmt_int(l, t->port);
+	rb_fmt_str(l, ":");
+}
+
+static void log_change(const struct rb_tcp *t, const char *what)
+{
+	struct rb_line l;
+
+	if (!rb_log_enabled(RB_LOG_INFO))
+		return;
+	line_start(&l, t);
+	rb_fmt_str(&l, what);
+	rb_log_line(RB_LOG_INFO, &l);
+}
+
+static bool reuse_wanted(int fd, const struct rb_sockpolicy *sp,
+			 unsigned user)
+{
+	int cur = 1;
+
+	return sp->reuseaddr && !(user & RB_FD_USER_REUSE) &&
+	       get_int(fd, SO_REUSEADDR, &cur) && cur == 0;
+}
+
+/*
+ * Set the options sp asks for on fd, except those the program chose
+ * itself (user).  Returns the fdtab flags that describe the result.
+ */
+static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
+		      const struct rb_sockpolicy *sp, unsigned user)
+{
+	unsigned flags = RB_FD_LISTENER | user;
+	struct rb_line l;
+
+	line_start(&l, t);
+	if (reuse_wanted(fd, sp, user) && set_reuseaddr(r, fd, 1))
+		rb_fmt_str(&l, " SO_REUSEADDR=1");
+	if (!(user & RB_FD_USER_LINGER)) {
+		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd))
+			rb_fmt_str(&l, " SO_LINGER={1,0} (abort)");
+		if (sp->linger == RB_LINGER_SAFE_ABORT) {
+			flags |= RB_FD_CHILD_SAFE;
+			rb_fmt_str(&l, " safe-abort on close");
+		}
+	}
+	if (l.buf[l.len - 1] != ':')
+		rb_log_line(RB_LOG_INFO, &l);
+	return flags;
+}
+
+static void store(int fd, const struct rb_fdent *e)
+{
+	static _Atomic int warned;
+
+	if (!rb_fdtab_set(fd, e) && !atomic_exchange(&warned, 1))
+		rb_log_msg(RB_LOG_INFO, "descriptors above 1048575 are ",
+			   "passed through untouched");
+}
+
+/* Returns the flags recorded for the listener fd. */
+static unsigned record_listener(const struct rb_real *r,
+				const struct rb_policy *p, int fd,
+				unsigned user, struct rb_sockpolicy *sp)
+{
+	struct rb_fdent e = {.flags = RB_FD_IGNORED | user,
+			     .gen = rb_fork_gen()};
+	struct rb_tcp t;
+
+	if (!rb_sock_cookie(fd, &e.cookie))
+		return 0;
+	if (tcp_bound(fd, &t) && rb_policy_for_port(p, t.port, sp))
+		e.flags = apply(r, fd, &t, sp, user);
+	store(fd, &e);
+	return e.flags;
+}
+
+void rb_sock_listen(const struct rb_real *r, int fd)
+{
+	const struct rb_policy *p = rb_policy();
+	struct rb_sockpolicy sp;
+	struct rb_fdent e;
+	int saved = errno;
+
+	if (p->enabled) {
+		unsigned user = rb_sock_entry(fd, &e) ? e.flags : 0;
+
+		user &= RB_FD_USER_REUSE | RB_FD_USER_LINGER;
+		(void)record_listener(r, p, fd, user, &sp);
+	}
+	errno = saved;
+}
+
+/*
+ * A listener the program did not create under rebind (systemd socket
+ * activation, inetd, a parent's socket): adopt it at its first accept.
+ * The connection just accepted was cloned without the options, so it
+ * gets them directly.
+ */
+static unsigned adopt(const struct rb_real *r, const struct rb_policy *p,
+		      int lfd, int cfd)
+{
+	struct rb_sockpolicy sp;
+	unsigned flags = record_listener(r, p, lfd, 0, &sp);
+	struct rb_tcp t;
+
+	if ((flags & RB_FD_LISTENER) && tcp_bound(cfd, &t))
+		(void)apply(r, cfd, &t, &sp, 0);
+	return flags;
+}
+
+static void track_connection(int cfd)
+{
+	struct rb_fdent e = {.flags = RB_FD_SAFE_ABORT, .gen = rb_fork_gen()};
+
+	if (rb_sock_cookie(cfd, &e.cookie))
+		store(cfd, &e);
+}
+
+void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd)
+{
+	const struct rb_policy *p = rb_policy();
+	unsigned flags = rb_fdtab_flags(lfd);
+	struct rb_fdent le;
+	int saved = errno;
+
+	rb_fdtab_clear(cfd);
+	if (!p->enabled)
+		return;
+	if (flags == 0)
+		flags = adopt(r, p, lfd, cfd);
+	/* Only safe-abort needs per-connection state; check the listener
+	 * is still the socket we recorded before trusting its flag. */
+	if ((flags & RB_FD_CHILD_SAFE) && rb_sock_entry(lfd, &le) &&
+	    (le.flags & RB_FD_CHILD_SAFE))
+		track_connection(cfd);
+	errno = saved;
+}
+
+static bool retry_allowed(int fd, const struct sockaddr *addr,
+			  socklen_t len)
+{
+	struct rb_sockpolicy sp;
+	struct rb_fdent e;
+	int proto = 0;
+	int cur = 1;
+	unsigned port = addr ? addr_port(addr, len) : 0;
+
+	return rb_policy_for_port(rb_policy(), port, &sp) && sp.reuseaddr &&
+	       !(rb_sock_entry(fd, &e) && (e.flags & RB_FD_USER_REUSE)) &&
+	       get_int(fd, SO_PROTOCOL, &proto) && proto == IPPROTO_TCP &&
+	       get_int(fd, SO_REUSEADDR, &cur) && cur == 0;
+}
+
+int rb_sock_bind_retry(const struct rb_real *r, int fd,
+		       const struct sockaddr *addr, socklen_t len)
+{
+	struct rb_tcp t;
+
+	if (!retry_allowed(fd, addr, len) || !set_reuseaddr(r, fd, 1))
+		return -1;
+	if (r->bind(fd, addr, len) == 0) {
+		t.family = addr->sa_family;
+		t.port = addr_port(addr, len);
+		log_change(&t, " bind retried with SO_REUSEADDR=1");
+		return 0;
+	}
+	(void)set_reuseaddr(r, fd, 0);
+	return -1;
+}
+
+void rb_sock_user_option(int fd, int level, int name)
+{
+	struct rb_fdent e;
+	unsigned flag = name == SO_REUSEADDR ? RB_FD_USER_REUSE
+					     : RB_FD_USER_LINGER;
+	int saved = errno;
+
+	if (!rb_policy()->enabled || level != SOL_SOCKET ||
+	    (name != SO_REUSEADDR && name != SO_LINGER))
+		return;
+	if (!rb_sock_entry(fd, &e)) {
+		e.flags = 0;
+		e.gen = rb_fork_gen();
+		if (!rb_sock_cookie(fd, &e.cookie))
+			goto out;
+	}
+	e.flags |= flag;
+	if (flag == RB_FD_USER_LINGER)
+		e.flags &= ~(unsigned)(RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT);
+	store(fd, &e);
+out:
+	errno = saved;
+}
+
+static void drop_safe_abort(int fd, struct rb_fdent *e)
+{
+	e->flags &= ~(unsigned)RB_FD_SAFE_ABORT;
+	(void)rb_fdtab_set(fd, e);
+}
+
+void rb_sock_shared(int fd)
+{
+	struct rb_fdent e;
+
+	if (rb_fdtab_get(fd, &e) && (e.flags & RB_FD_SAFE_ABORT))
+		drop_safe_abort(fd, &e);
+}
+
+void rb_sock_duplicated(int oldfd, int newfd)
+{
+	struct rb_fdent e;
+
+	if (!rb_fdtab_get(oldfd, &e)) {
+		rb_fdtab_clear(newfd);
+		return;
+	}
+	if (e.flags & RB_FD_SAFE_ABORT)
+		drop_safe_abort(oldfd, &e);
+	(void)rb_fdtab_set(newfd, &e);
+}

@@ -1,0 +1,54 @@
+#ifndef RB_SOCK_H
+#define RB_SOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/fdtab.h"
+#include "core/policy.h"
+#include "shim/real.h"
+
+/*
+ * What rebind does to sockets, called from the hooks.  Every function
+ * here keeps errno and is best effort: a failure leaves the socket as the
+ * program made it.
+ */
+
+/* The socket's SO_COOKIE; false for anything that is not a socket. */
+bool rb_sock_cookie(int fd, uint64_t *out);
+
+/* fdtab entry for fd, only if it still describes the same socket. */
+bool rb_sock_entry(int fd, struct rb_fdent *out);
+
+/* fd is about to listen: apply the policy for its port and record it. */
+void rb_sock_listen(const struct rb_real *r, int fd);
+
+/* cfd was accepted from lfd: track it when its close may be reset. */
+void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd);
+
+/*
+ * bind() of fd failed with EADDRINUSE: retry once with SO_REUSEADDR when
+ * the policy allows.  Returns 0 when the retry bound the socket, else -1
+ * with the option restored (the caller restores errno).
+ */
+int rb_sock_bind_retry(const struct rb_real *r, int fd,
+		       const struct sockaddr *addr, socklen_t len);
+
+/* The program set a socket option itself: never override that choice. */
+void rb_sock_user_option(int fd, int level, int name);
+
+/* A copy of fd now exists elsewhere: its close must be ordinary. */
+void rb_sock_shared(int fd);
+
+/*
+ * fd is about to be closed (by close, close_range, dup2 onto it...).
+ * Forgets it and, for a safe-abort connection, resets it when nothing
+ * can be lost.  Only plain system calls: safe in a signal handler.
+ */
+void rb_sock_closing(const struct rb_real *r, int fd);
+
+/* newfd is a copy of oldfd made by dup, dup2, dup3 or F_DUPFD. */
+void rb_sock_duplicated(int oldfd, int newfd);
+
+#endif

@@ -1,0 +1,106 @@
+# Shared by the integration tests: sourced, never run.
+#
+# The harness (Makefile.am) exports LIBREBIND (the built librebind.so),
+# REBIND_BIN (the wrapper), LEGACY_SERVER, PYTHON3 and srcdir.
+# Automake exit codes: 0 pass, 1 fail, 77 skip, 99 the test cannot tell.
+
+set -u
+
+: "${LIBREBIND:?set by make check}" "${REBIND_BIN:?}" "${LEGACY_SERVER:?}"
+: "${PYTHON3:=python3}" "${srcdir:=.}"
+CLIENT="$srcdir/tests/integration/client.py"
+
+# Variables a developer's shell may carry would change what we measure.
+unset LD_PRELOAD REBIND_REUSEADDR REBIND_LINGER REBIND_PORTS REBIND_LOG
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rebind-test.XXXXXX")
+PIDS=""
+RUN_N=0
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+hard_error() { echo "ERROR: $*" >&2; exit 99; }
+note() { echo "# $*" >&2; }
+
+need_ss() {
+	SS=${SS:-$(command -v ss || echo /usr/sbin/ss)}
+	[ -x "$SS" ] || skip "ss (iproute2) is not installed"
+}
+
+have_ipv6() {
+	"$PYTHON3" -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null
+}
+
+# start NAME CMD...: run CMD in the background (bounded by timeout),
+# stdout in $TMP/NAME.out, stderr in $TMP/NAME.err.  Sets SRV_PID.
+start() {
+	name=$1
+	shift
+	RUN_N=$((RUN_N + 1))
+	SRV_OUT="$TMP/$name.$RUN_N.out"
+	SRV_ERR="$TMP/$name.$RUN_N.err"
+	: >"$SRV_OUT"
+	timeout 30 "$@" >"$SRV_OUT" 2>"$SRV_ERR" &
+	SRV_PID=$!
+	PIDS="$PIDS $SRV_PID"
+}
+
+# wait_ready: poll for "ready PORT" (sets SRV_PORT) or for the server's
+# exit (returns 1, its status in SRV_STATUS).  At most 10 s.
+wait_ready() {
+	i=0
+	while [ $i -lt 500 ]; do
+		SRV_PORT=$(sed -n 's/^ready \([0-9][0-9]*\)$/\1/p' "$SRV_OUT")
+		[ -n "$SRV_PORT" ] && return 0
+		if ! kill -0 "$SRV_PID" 2>/dev/null; then
+			wait "$SRV_PID"
+			SRV_STATUS=$?
+			return 1
+		fi
+		sleep 0.02
+		i=$((i + 1))
+	done
+	hard_error "server did not start within 10 s: $(cat "$SRV_ERR")"
+}
+
+# stop: end the server started last and reap it.
+stop() {
+	kill "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID" 2>/dev/null
+	return 0
+}
+
+# tw_count PORT: TIME_WAIT entries whose local port is PORT.
+tw_count() {
+	"$SS" -Htan state time-wait "( sport = :$1 )" 2>/dev/null | wc -l
+}
+
+# wait_tw PORT N: poll until at least N TIME_WAIT entries are on PORT.
+wait_tw() {
+	i=0
+	while [ $i -lt 100 ]; do
+		[ "$(tw_count "$1")" -ge "$2" ] && return 0
+		sleep 0.02
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# clients PORT N [client.py options]: N connections, each read to EOF.
+clients() {
+	port=$1
+	n=$2
+	shift 2
+	timeout 60 "$PYTHON3" "$CLIENT" --port "$port" --count "$n" "$@"
+}
