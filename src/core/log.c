@@ -16,6 +16,7 @@ static ino_t log_ino;
 void rb_log_init(enum rb_level level, int fd)
 {
 	struct stat st;
+	int saved = errno;
 
 	atomic_store(&log_level, (int)level);
 	if (fstat(fd, &st) == 0) {
@@ -25,6 +26,7 @@ void rb_log_init(enum rb_level level, int fd)
 	} else {
 		log_fd = -1;
 	}
+	errno = saved;
 }
 
 int rb_log_enabled(enum rb_level level)

@@ -246,6 +246,15 @@ static const struct rb_envvar envvars[] = {
 	{"REBIND_PORTS", set_ports},
 };
 
+/* A value may hold any byte; the message it ends up in is one line. */
+static void one_line(char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+	}
+}
+
 static int set_var(struct rb_policy *p, const struct rb_envvar *var,
 		   const char *value, char *err, size_t errlen)
 {
@@ -257,6 +266,7 @@ static int set_var(struct rb_policy *p, const struct rb_envvar *var,
 		why = "empty value";
 	/* Truncation is fine: the variable name comes first. */
 	(void)snprintf(err, errlen, "%s=%s: %s", var->name, value, why);
+	one_line(err);
 	return -1;
 }
 
