@@ -1,4 +1,4 @@
-# Shared by the integration tests: sourced, never run.
+# Shared by the integration tests (bash): sourced, never run.
 #
 # The harness (Makefile.am) exports LIBREBIND (the built librebind.so),
 # REBIND_BIN (the wrapper), LEGACY_SERVER, PYTHON3 and srcdir.
@@ -45,7 +45,7 @@ have_ipv6() {
 # start NAME CMD...: run CMD in the background (bounded by timeout),
 # stdout in $TMP/NAME.out, stderr in $TMP/NAME.err.  Sets SRV_PID.
 start() {
-	name=$1
+	local name=$1
 	shift
 	RUN_N=$((RUN_N + 1))
 	SRV_OUT="$TMP/$name.$RUN_N.out"
@@ -59,7 +59,7 @@ start() {
 # wait_ready: poll for "ready PORT" (sets SRV_PORT) or for the server's
 # exit (returns 1, its status in SRV_STATUS).  At most 10 s.
 wait_ready() {
-	i=0
+	local i=0
 	while [ $i -lt 500 ]; do
 		SRV_PORT=$(sed -n 's/^ready \([0-9][0-9]*\)$/\1/p' "$SRV_OUT")
 		[ -n "$SRV_PORT" ] && return 0
@@ -88,7 +88,7 @@ tw_count() {
 
 # wait_tw PORT N: poll until at least N TIME_WAIT entries are on PORT.
 wait_tw() {
-	i=0
+	local i=0
 	while [ $i -lt 100 ]; do
 		[ "$(tw_count "$1")" -ge "$2" ] && return 0
 		sleep 0.02
@@ -99,8 +99,7 @@ wait_tw() {
 
 # clients PORT N [client.py options]: N connections, each read to EOF.
 clients() {
-	port=$1
-	n=$2
+	local port=$1 n=$2
 	shift 2
 	timeout 60 "$PYTHON3" "$CLIENT" --port "$port" --count "$n" "$@"
 }
