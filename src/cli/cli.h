@@ -14,7 +14,34 @@ int rb_cli_find_library(char *out, size_t len);
 /* Put lib first in LD_PRELOAD, after any sanitizer runtime. */
 int rb_cli_set_preload(const char *lib);
 
+/* The file execvp would run for cmd, into out; -1 when none. */
+int rb_cli_resolve(const char *cmd, char *out, size_t len);
+
 /* One line on stderr when the loader will not preload into cmd. */
 void rb_cli_warn_unpreloadable(const char *cmd);
+
+/* Exit statuses of the subcommands (check, explain). */
+#define RB_EXIT_OK	0
+#define RB_EXIT_INVALID 1 /* a bad setting: the library would stand by */
+#define RB_EXIT_USAGE	2 /* bad arguments, or a file that cannot be read */
+
+struct rb_conf;
+struct rb_names;
+struct rb_policy;
+
+/*
+ * Load the config file and the environment exactly as the library would
+ * for a program with these names (may be NULL).  Errors go to stderr,
+ * each on a line of its own.  *conf is NULL when no file is read.
+ * Returns RB_EXIT_OK, RB_EXIT_INVALID or RB_EXIT_USAGE (unreadable).
+ */
+int rb_cli_load(struct rb_policy *p, const struct rb_conf **conf,
+		const struct rb_names *names);
+
+/* The file the library would read: REBIND_CONFIG, else the system one. */
+const char *rb_cli_conf_path(void);
+
+int rb_cli_check(int argc, char **argv);
+int rb_cli_explain(int argc, char **argv);
 
 #endif

@@ -171,3 +171,10 @@ void rb_cli_warn_unpreloadable(const char *cmd)
 			      cmd);
 }
 
+
+int rb_cli_resolve(const char *cmd, char *out, size_t len)
+{
+	struct stat st;
+
+	return resolve_command(cmd, out, len, &st);
+}

@@ -18,6 +18,7 @@ enum rb_envopt_id {
 	RB_OPT_PORTS,
 	RB_OPT_NO_REUSEADDR,
 	RB_OPT_LOG,
+	RB_OPT_CONFIG,
 	RB_OPT_N,
 };
 
@@ -72,12 +73,19 @@ static const char *check_level(const char *s)
 	return "expected off, error, warn, info or debug";
 }
 
+/* The file itself is checked with the whole environment, later. */
+static const char *check_file(const char *s)
+{
+	return *s ? NULL : "expected a file name";
+}
+
 static const struct rb_envopt rb_envopts[RB_OPT_N] = {
 	[RB_OPT_LINGER] = {"linger", "REBIND_LINGER", check_linger, NULL},
 	[RB_OPT_PORTS] = {"ports", "REBIND_PORTS", check_ports, NULL},
 	[RB_OPT_NO_REUSEADDR] = {"no-reuseaddr", "REBIND_REUSEADDR", NULL,
 				 "off"},
 	[RB_OPT_LOG] = {"log", "REBIND_LOG", check_level, NULL},
+	[RB_OPT_CONFIG] = {"config", "REBIND_CONFIG", check_file, NULL},
 };
 
 static const struct option rb_longopts[] = {
@@ -86,6 +94,7 @@ static const struct option rb_longopts[] = {
 	{"no-reuseaddr", no_argument, NULL,
 	 RB_OPT_BASE + RB_OPT_NO_REUSEADDR},
 	{"log", required_argument, NULL, RB_OPT_BASE + RB_OPT_LOG},
+	{"config", required_argument, NULL, RB_OPT_BASE + RB_OPT_CONFIG},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -93,14 +102,20 @@ static const struct option rb_longopts[] = {
 
 static const char rb_usage[] =
 	"Usage: rebind [OPTION]... [--] COMMAND [ARG]...\n"
+	"       rebind check [FILE]\n"
+	"       rebind explain [--program NAME] [--port N] [-- COMMAND [ARG]...]\n"
 	"Run COMMAND with librebind.so preloaded, so that it can be restarted\n"
-	"at once although its port is full of TIME_WAIT entries.\n"
+	"at once although its port is full of TIME_WAIT entries.  check reports\n"
+	"the errors of a config file; explain shows the settings a program\n"
+	"gets and where each comes from.\n"
 	"\n"
 	"  --linger=MODE   off, abort or safe-abort (sets REBIND_LINGER)\n"
 	"  --ports=SPEC    only these ports, e.g. 80,443,8000-8100\n"
 	"                  (sets REBIND_PORTS)\n"
 	"  --no-reuseaddr  leave SO_REUSEADDR alone (REBIND_REUSEADDR=off)\n"
 	"  --log=LEVEL     off, error, warn, info or debug (sets REBIND_LOG)\n"
+	"  --config=FILE   read FILE instead of " RB_CONF_PATH "\n"
+	"                  (sets REBIND_CONFIG)\n"
 	"  -h, --help      print this help and exit\n"
 	"  -V, --version   print the version and exit\n"
 	"\n"
@@ -109,9 +124,13 @@ static const char rb_usage[] =
 	"  REBIND_LINGER=off|abort|safe-abort    default off (abort is lossy)\n"
 	"  REBIND_PORTS=SPEC                     default all ports\n"
 	"  REBIND_LOG=off|error|warn|info|debug  default warn\n"
+	"  REBIND_ENABLE=yes|no                  default yes\n"
+	"  REBIND_OVERRIDE=no|yes                default no (the program wins)\n"
+	"  REBIND_CONFIG=FILE                    default " RB_CONF_PATH "\n"
 	"\n"
 	"Exit status: 125 if rebind fails, 126 if COMMAND cannot be run,\n"
-	"127 if COMMAND is not found, else the status of COMMAND.\n"
+	"127 if COMMAND is not found, else the status of COMMAND; check and\n"
+	"explain: 0 good, 1 a bad setting, 2 bad arguments or unreadable file.\n"
 	"See rebind(1) for the limits (the stopped instance must have run\n"
 	"under rebind too; static and set-uid programs are not covered).\n";
 
@@ -203,21 +222,17 @@ static int apply_envopts(const struct rb_cli *cli)
 	return 0;
 }
 
-static const char *env_get(const char *name)
-{
-	return getenv(name);
-}
-
-/* The library would disable itself on a bad inherited value: fail here. */
+/*
+ * The library would stand by on a bad inherited value or config file:
+ * fail here instead.  Program sections need the program's names, which
+ * only the library knows; the file's syntax is checked all the same.
+ */
 static int check_environment(void)
 {
 	struct rb_policy p;
-	char err[RB_ERR_MAX];
+	const struct rb_conf *conf;
 
-	if (rb_policy_build(&p, env_get, err, sizeof(err)) == 0)
-		return 0;
-	(void)fprintf(stderr, "rebind: %s\n", err);
-	return -1;
+	return rb_cli_load(&p, &conf, NULL) == RB_EXIT_OK ? 0 : -1;
 }
 
 static int cmd_exec(const struct rb_cli *cli, char **cmd)
@@ -235,9 +250,35 @@ static int cmd_exec(const struct rb_cli *cli, char **cmd)
 	return err == ENOENT ? RB_EXIT_NOT_FOUND : RB_EXIT_CANNOT_RUN;
 }
 
+typedef int (*rb_sub_fn)(int argc, char **argv);
+
+/*
+ * A first word that names a subcommand runs it, unless "--" came before
+ * it: `rebind -- check` runs a program called check.
+ */
+static rb_sub_fn subcommand(char **argv, int first)
+{
+	static const struct {
+		const char *name;
+		rb_sub_fn run;
+	} subs[] = {
+		{"check", rb_cli_check},
+		{"explain", rb_cli_explain},
+	};
+
+	if (strcmp(argv[first - 1], "--") == 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[first], subs[i].name) == 0)
+			return subs[i].run;
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct rb_cli cli = {RB_ACT_RUN, {NULL}};
+	rb_sub_fn sub;
 	int first = parse_options(argc, argv, &cli);
 
 	if (first < 0)
@@ -251,5 +292,9 @@ int main(int argc, char **argv)
 			    stderr);
 		return RB_EXIT_OWN;
 	}
+	sub = subcommand(argv, first);
+	if (sub)
+		return apply_envopts(&cli) ? RB_EXIT_USAGE
+					   : sub(argc - first, argv + first);
 	return cmd_exec(&cli, argv + first);
 }

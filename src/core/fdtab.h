@@ -26,7 +26,11 @@ enum rb_fdflag {
 	RB_FD_USER_REUSE = 1 << 3,  /* program set SO_REUSEADDR itself */
 	RB_FD_USER_LINGER = 1 << 4, /* program set SO_LINGER itself */
 	RB_FD_IGNORED = 1 << 5,     /* looked at: not a socket we act on */
+	RB_FD_OVERRIDE = 1 << 6,    /* policy: keep rebind's values over the
+				       program's own */
 };
+
+#define RB_FD_USER_MASK (RB_FD_USER_REUSE | RB_FD_USER_LINGER)
 
 struct rb_fdent {
 	unsigned flags;

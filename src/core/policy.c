@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/conf.h"
+
 struct rb_name {
 	const char *name;
 	int value;
@@ -12,6 +14,10 @@ struct rb_name {
 
 static const struct rb_name onoff_names[] = {
 	{"on", 1}, {"off", 0}, {NULL, 0},
+};
+
+static const struct rb_name yesno_names[] = {
+	{"yes", 1}, {"no", 0}, {NULL, 0},
 };
 
 static const struct rb_name linger_names[] = {
@@ -51,6 +57,16 @@ int rb_policy_parse_onoff(const char *s, bool *out)
 	int v;
 
 	if (lookup(onoff_names, s, &v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int rb_policy_parse_yesno(const char *s, bool *out)
+{
+	int v;
+
+	if (lookup(yesno_names, s, &v))
 		return -1;
 	*out = v;
 	return 0;
@@ -191,59 +207,111 @@ bool rb_policy_port_in(const struct rb_portset *set, unsigned port)
 	return false;
 }
 
+/* The documented defaults, as a source like any other. */
+static const struct rb_settings defaults = {
+	.set = (1U << RB_KEY_N) - 1,
+	.enable = true,
+	.reuseaddr = true,
+	.linger = RB_LINGER_OFF,
+	.log = RB_LOG_WARN,
+	.override = false,
+};
+
+/* Copy key's value from s into the plain fields of p. */
+static void take(struct rb_policy *p, const struct rb_settings *s,
+		 enum rb_key key)
+{
+	switch (key) {
+	case RB_KEY_ENABLE:
+		p->enabled = s->enable;
+		break;
+	case RB_KEY_REUSEADDR:
+		p->reuseaddr = s->reuseaddr;
+		break;
+	case RB_KEY_LINGER:
+		p->linger = s->linger;
+		break;
+	case RB_KEY_PORTS:
+		p->ports = s->ports;
+		break;
+	case RB_KEY_LOG:
+		p->log = s->log;
+		break;
+	default:
+		p->override = s->override;
+		break;
+	}
+}
+
 void rb_policy_default(struct rb_policy *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->enabled = true;
-	out->reuseaddr = true;
-	out->linger = RB_LINGER_OFF;
-	out->log = RB_LOG_WARN;
+	for (int k = 0; k < RB_KEY_N; k++)
+		take(out, &defaults, (enum rb_key)k);
 }
 
-bool rb_policy_for_port(const struct rb_policy *p, unsigned port,
-			struct rb_sockpolicy *out)
+static bool port_kind(enum rb_section_kind kind)
 {
-	if (!p->enabled || port == 0 || !rb_policy_port_in(&p->ports, port))
-		return false;
-	out->reuseaddr = p->reuseaddr;
-	out->linger = p->linger;
-	return out->reuseaddr || out->linger != RB_LINGER_OFF;
+	return kind == RB_SEC_PORT || kind == RB_SEC_PROGRAM_PORT;
 }
 
-static int set_reuseaddr(struct rb_policy *p, const char *v, const char **why)
+/* The last section of kind that applies to port and sets key. */
+static int find_section(const struct rb_policy *p, enum rb_section_kind kind,
+			enum rb_key key, unsigned port)
 {
-	*why = "expected on or off";
-	return rb_policy_parse_onoff(v, &p->reuseaddr);
+	const struct rb_conf *c = p->conf;
+
+	for (int i = c ? (int)c->n - 1 : -1; i >= 0; i--) {
+		const struct rb_section *s = &c->sec[i];
+
+		if (s->kind != kind || !(s->s.set & (1U << key)))
+			continue;
+		if (kind != RB_SEC_GLOBAL && kind != RB_SEC_PORT &&
+		    !(p->programs & (1ULL << i)))
+			continue;
+		if (port_kind(kind) && !rb_policy_port_in(&s->ports, port))
+			continue;
+		return i;
+	}
+	return -1;
 }
 
-static int set_linger(struct rb_policy *p, const char *v, const char **why)
-{
-	*why = "expected off, abort or safe-abort";
-	return rb_policy_parse_linger(v, &p->linger);
-}
-
-static int set_ports(struct rb_policy *p, const char *v, const char **why)
-{
-	return rb_policy_parse_ports(v, &p->ports, why);
-}
-
-static int set_log(struct rb_policy *p, const char *v, const char **why)
-{
-	*why = "expected off, error, warn, info or debug";
-	return rb_policy_parse_level(v, &p->log);
-}
-
-struct rb_envvar {
-	const char *name;
-	int (*set)(struct rb_policy *p, const char *value, const char **why);
+/* Most specific first; a port of 0 skips the port sections. */
+static const enum rb_section_kind order[] = {
+	RB_SEC_PROGRAM_PORT,
+	RB_SEC_PROGRAM,
+	RB_SEC_PORT,
+	RB_SEC_GLOBAL,
 };
 
+const struct rb_settings *rb_policy_source(const struct rb_policy *p,
+					   enum rb_key key, unsigned port,
+					   enum rb_from *from, unsigned *line)
+{
+	*from = RB_FROM_ENV;
+	*line = 0;
+	if (p->env.set & (1U << key))
+		return &p->env;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int at;
+
+		if (port == 0 && port_kind(order[i]))
+			continue;
+		at = find_section(p, order[i], key, port);
+		if (at >= 0) {
+			*from = RB_FROM_FILE;
+			*line = p->conf->sec[at].s.line[key];
+			return &p->conf->sec[at].s;
+		}
+	}
+	*from = RB_FROM_DEFAULT;
+	return &defaults;
+}
+
 /* REBIND_LOG first, so that its level governs errors in the others. */
-static const struct rb_envvar envvars[] = {
-	{"REBIND_LOG", set_log},
-	{"REBIND_REUSEADDR", set_reuseaddr},
-	{"REBIND_LINGER", set_linger},
-	{"REBIND_PORTS", set_ports},
+static const enum rb_key env_order[] = {
+	RB_KEY_LOG,    RB_KEY_ENABLE, RB_KEY_REUSEADDR,
+	RB_KEY_LINGER, RB_KEY_PORTS,  RB_KEY_OVERRIDE,
 };
 
 /* A value may hold any byte; the message it ends up in is one line. */
@@ -255,34 +323,99 @@ static void one_line(char *s)
 	}
 }
 
-static int set_var(struct rb_policy *p, const struct rb_envvar *var,
-		   const char *value, char *err, size_t errlen)
-{
-	const char *why = "";
-
-	if (*value != '\0' && var->set(p, value, &why) == 0)
-		return 0;
-	if (*value == '\0')
-		why = "empty value";
-	/* Truncation is fine: the variable name comes first. */
-	(void)snprintf(err, errlen, "%s=%s: %s", var->name, value, why);
-	one_line(err);
-	return -1;
-}
-
-int rb_policy_build(struct rb_policy *out, rb_getenv_fn get, char *err,
+static int read_env(struct rb_settings *env, rb_getenv_fn get, char *err,
 		    size_t errlen)
 {
-	const size_t n = sizeof(envvars) / sizeof(envvars[0]);
+	for (size_t i = 0; i < sizeof(env_order) / sizeof(env_order[0]); i++) {
+		enum rb_key k = env_order[i];
+		const char *value = get(rb_key_env(k));
+		const char *why = "";
 
-	rb_policy_default(out);
-	for (size_t i = 0; i < n; i++) {
-		const char *value = get(envvars[i].name);
-
-		if (value && set_var(out, &envvars[i], value, err, errlen)) {
-			out->enabled = false;
-			return -1;
-		}
+		if (!value || rb_settings_parse(env, k, value, &why) == 0)
+			continue;
+		/* Truncation is fine: the variable name comes first. */
+		(void)snprintf(err, errlen, "%s=%s: %s", rb_key_env(k), value,
+			       why);
+		one_line(err);
+		return -1;
 	}
 	return 0;
+}
+
+static uint64_t match_programs(const struct rb_conf *conf,
+			       const struct rb_names *names)
+{
+	uint64_t bits = 0;
+
+	for (unsigned i = 0; conf && i < conf->n && i < 64; i++) {
+		if (rb_conf_names(&conf->sec[i], names))
+			bits |= 1ULL << i;
+	}
+	return bits;
+}
+
+/*
+ * Enabled for the program as a whole, or possibly for some port by a
+ * section (a program disabled globally may be enabled on one port):
+ * rb_policy_for_port() decides per port.
+ */
+static bool enabled_somewhere(const struct rb_policy *p)
+{
+	if (p->enabled || (p->env.set & (1U << RB_KEY_ENABLE)))
+		return p->enabled;
+	for (unsigned i = 0; p->conf && i < p->conf->n; i++) {
+		const struct rb_section *s = &p->conf->sec[i];
+
+		if ((s->kind == RB_SEC_PORT ||
+		     (s->kind == RB_SEC_PROGRAM_PORT &&
+		      (p->programs & (1ULL << i)))) &&
+		    (s->s.set & (1U << RB_KEY_ENABLE)) && s->s.enable)
+			return true;
+	}
+	return false;
+}
+
+static const struct rb_settings *at(const struct rb_policy *p,
+				     enum rb_key key, unsigned port)
+{
+	enum rb_from from;
+	unsigned line;
+
+	return rb_policy_source(p, key, port, &from, &line);
+}
+
+int rb_policy_build(struct rb_policy *out, rb_getenv_fn get,
+		    const struct rb_conf *conf, const struct rb_names *names,
+		    char *err, size_t errlen)
+{
+	int ret = 0;
+
+	rb_policy_default(out);
+	out->conf = conf;
+	out->programs = match_programs(conf, names);
+	if (read_env(&out->env, get, err, errlen))
+		ret = -1;
+	for (int k = 0; k < RB_KEY_N; k++)
+		take(out, at(out, (enum rb_key)k, 0), (enum rb_key)k);
+	out->enabled = ret == 0 && enabled_somewhere(out);
+	return ret;
+}
+
+bool rb_policy_for_port(const struct rb_policy *p, unsigned port,
+			struct rb_sockpolicy *out)
+{
+	if (!p->enabled || port == 0 || !rb_policy_port_in(&p->ports, port))
+		return false;
+	if (!p->conf) {
+		out->reuseaddr = p->reuseaddr;
+		out->linger = p->linger;
+		out->override = p->override;
+	} else {
+		if (!at(p, RB_KEY_ENABLE, port)->enable)
+			return false;
+		out->reuseaddr = at(p, RB_KEY_REUSEADDR, port)->reuseaddr;
+		out->linger = at(p, RB_KEY_LINGER, port)->linger;
+		out->override = at(p, RB_KEY_OVERRIDE, port)->override;
+	}
+	return out->reuseaddr || out->linger != RB_LINGER_OFF;
 }

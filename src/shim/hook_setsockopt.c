@@ -9,9 +9,10 @@
 RB_EXPORT int setsockopt(int fd, int level, int name, const void *value,
 			 socklen_t len)
 {
-	int ret = rb_real()->setsockopt(fd, level, name, value, len);
+	const struct rb_real *r = rb_real();
+	int ret = r->setsockopt(fd, level, name, value, len);
 
 	if (ret == 0)
-		rb_sock_user_option(fd, level, name);
+		rb_sock_user_option(r, fd, level, name);
 	return ret;
 }

@@ -2,18 +2,24 @@
 
 #include "shim/init.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "core/conf.h"
 #include "core/log.h"
+#include "shim/names.h"
 
 enum { RB_IDLE, RB_RUNNING, RB_READY };
 
 static _Atomic int state = RB_IDLE;
 static struct rb_real libc;
 static struct rb_policy policy;
+static struct rb_conf conf;
 static const struct rb_policy disabled = {.enabled = false};
 static _Atomic uint32_t fork_gen;
 
@@ -32,19 +38,58 @@ static void on_fork(void)
 	rb_fork_gen_bump();
 }
 
-static void init_policy(void)
+/* The library keeps only the first error: one line, then it stands by. */
+static void keep_first(void *ctx, const char *msg)
 {
-	char err[RB_ERR_MAX];
+	char *err = ctx;
 
-	if (rb_policy_build(&policy, env_get, err, sizeof(err)) == 0) {
-		rb_log_init(policy.log, STDERR_FILENO);
-		return;
-	}
-	rb_log_init(policy.log, STDERR_FILENO);
-	rb_log_msg(RB_LOG_ERROR, err, " (rebind is disabled)");
+	if (err[0] == '\0')
+		(void)snprintf(err, RB_ERR_MAX, "%s", msg);
 }
 
-static void init_run(void)
+/*
+ * REBIND_CONFIG names the file (an error if it is missing), else the
+ * system file is read if it exists.  Returns -1 after an error in err.
+ */
+static int load_conf(const struct rb_conf **out, char *err)
+{
+	const char *path = env_get("REBIND_CONFIG");
+	enum rb_conf_status st;
+
+	*out = NULL;
+	st = rb_conf_load(&conf, path ? path : RB_CONF_PATH, keep_first, err);
+	if (st == RB_CONF_ABSENT && path) {
+		(void)snprintf(err, RB_ERR_MAX, "%s: cannot open: %s", path,
+			       strerror(ENOENT));
+		return -1;
+	}
+	if (st == RB_CONF_OK)
+		*out = &conf;
+	return st == RB_CONF_OK || st == RB_CONF_ABSENT ? 0 : -1;
+}
+
+static void init_policy(void)
+{
+	char err[RB_ERR_MAX] = "";
+	char spare[RB_ERR_MAX];
+	const struct rb_conf *c;
+	struct rb_names names = {0};
+	int bad = load_conf(&c, err);
+
+	if (!bad && c)
+		rb_shim_names(&names);
+	/* Built even after a bad file: REBIND_LOG says whether to tell. */
+	if (rb_policy_build(&policy, env_get, c, &names, bad ? spare : err,
+			    sizeof(err)) != 0)
+		bad = 1;
+	if (bad)
+		policy.enabled = false;
+	rb_log_init(policy.log, STDERR_FILENO);
+	if (bad)
+		rb_log_msg(RB_LOG_ERROR, err, " (rebind is disabled)");
+}
+
+static void init_all(void)
 {
 	if (rb_real_resolve(&libc)) {
 		policy = disabled;
@@ -59,6 +104,14 @@ static void init_run(void)
 		rb_log_msg(RB_LOG_ERROR, "pthread_atfork failed",
 			   " (rebind is disabled)");
 	}
+}
+
+static void init_run(void)
+{
+	int saved = errno;
+
+	init_all();
+	errno = saved;
 }
 
 const struct rb_real *rb_real(void)

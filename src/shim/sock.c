@@ -110,18 +110,22 @@ static bool reuse_wanted(int fd, const struct rb_sockpolicy *sp,
 
 /*
  * Set the options sp asks for on fd, except those the program chose
- * itself (user).  Returns the fdtab flags that describe the result.
+ * itself (user), unless sp says to override them.  Returns the fdtab
+ * flags that describe the result.
  */
 static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 		      const struct rb_sockpolicy *sp, unsigned user)
 {
 	unsigned flags = RB_FD_LISTENER | user;
+	unsigned mine = sp->override ? 0 : user;
 	struct rb_line l;
 
+	if (sp->override)
+		flags |= RB_FD_OVERRIDE;
 	line_start(&l, t);
-	if (reuse_wanted(fd, sp, user) && set_reuseaddr(r, fd, 1))
+	if (reuse_wanted(fd, sp, mine) && set_reuseaddr(r, fd, 1))
 		rb_fmt_str(&l, " SO_REUSEADDR=1");
-	if (!(user & RB_FD_USER_LINGER)) {
+	if (!(mine & RB_FD_USER_LINGER)) {
 		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd))
 			rb_fmt_str(&l, " SO_LINGER={1,0} (abort)");
 		if (sp->linger == RB_LINGER_SAFE_ABORT) {
@@ -129,8 +133,11 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 			rb_fmt_str(&l, " safe-abort on close");
 		}
 	}
-	if (l.buf[l.len - 1] != ':')
-		rb_log_line(RB_LOG_INFO, &l);
+	if (l.buf[l.len - 1] == ':')
+		return flags;
+	if (mine != user)
+		rb_fmt_str(&l, " (override: over the program's own value)");
+	rb_log_line(RB_LOG_INFO, &l);
 	return flags;
 }
 
@@ -170,7 +177,7 @@ void rb_sock_listen(const struct rb_real *r, int fd)
 	if (p->enabled) {
 		unsigned user = rb_sock_entry(fd, &e) ? e.flags : 0;
 
-		user &= RB_FD_USER_REUSE | RB_FD_USER_LINGER;
+		user &= RB_FD_USER_MASK;
 		(void)record_listener(r, p, fd, user, &sp);
 	}
 	errno = saved;
@@ -194,9 +201,11 @@ static unsigned adopt(const struct rb_real *r, const struct rb_policy *p,
 	return flags;
 }
 
-static void track_connection(int cfd)
+static void track_connection(int cfd, unsigned lflags)
 {
-	struct rb_fdent e = {.flags = RB_FD_SAFE_ABORT, .gen = rb_fork_gen()};
+	struct rb_fdent e = {.flags = RB_FD_SAFE_ABORT |
+				      (lflags & RB_FD_OVERRIDE),
+			     .gen = rb_fork_gen()};
 
 	if (rb_sock_cookie(cfd, &e.cookie))
 		store(cfd, &e);
@@ -218,7 +227,7 @@ void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd)
 	 * is still the socket we recorded before trusting its flag. */
 	if ((flags & RB_FD_CHILD_SAFE) && rb_sock_entry(lfd, &le) &&
 	    (le.flags & RB_FD_CHILD_SAFE))
-		track_connection(cfd);
+		track_connection(cfd, le.flags);
 	errno = saved;
 }
 
@@ -232,7 +241,8 @@ static bool retry_allowed(int fd, const struct sockaddr *addr,
 	unsigned port = addr ? addr_port(addr, len) : 0;
 
 	return rb_policy_for_port(rb_policy(), port, &sp) && sp.reuseaddr &&
-	       !(rb_sock_entry(fd, &e) && (e.flags & RB_FD_USER_REUSE)) &&
+	       (sp.override ||
+		!(rb_sock_entry(fd, &e) && (e.flags & RB_FD_USER_REUSE))) &&
 	       get_int(fd, SO_PROTOCOL, &proto) && proto == IPPROTO_TCP &&
 	       get_int(fd, SO_REUSEADDR, &cur) && cur == 0;
 }
@@ -254,27 +264,37 @@ int rb_sock_bind_retry(const struct rb_real *r, int fd,
 	return -1;
 }
 
-void rb_sock_user_option(int fd, int level, int name)
+static void note_user(int fd, unsigned flag, struct rb_fdent *e)
 {
-	struct rb_fdent e;
-	unsigned flag = name == SO_REUSEADDR ? RB_FD_USER_REUSE
-					     : RB_FD_USER_LINGER;
+	if (!rb_sock_entry(fd, e)) {
+		e->flags = 0;
+		e->gen = rb_fork_gen();
+		if (!rb_sock_cookie(fd, &e->cookie))
+			return;
+	}
+	e->flags |= flag;
+	if (flag == RB_FD_USER_LINGER && !(e->flags & RB_FD_OVERRIDE))
+		e->flags &= ~(unsigned)(RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT);
+	store(fd, e);
+}
+
+void rb_sock_user_option(const struct rb_real *r, int fd, int level,
+			 int name)
+{
+	const struct rb_policy *p = rb_policy();
+	struct rb_sockpolicy sp;
+	struct rb_fdent e = {0};
 	int saved = errno;
 
-	if (!rb_policy()->enabled || level != SOL_SOCKET ||
+	if (!p->enabled || level != SOL_SOCKET ||
 	    (name != SO_REUSEADDR && name != SO_LINGER))
 		return;
-	if (!rb_sock_entry(fd, &e)) {
-		e.flags = 0;
-		e.gen = rb_fork_gen();
-		if (!rb_sock_cookie(fd, &e.cookie))
-			goto out;
-	}
-	e.flags |= flag;
-	if (flag == RB_FD_USER_LINGER)
-		e.flags &= ~(unsigned)(RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT);
-	store(fd, &e);
-out:
+	note_user(fd, name == SO_REUSEADDR ? RB_FD_USER_REUSE
+					    : RB_FD_USER_LINGER, &e);
+	/* override = yes: a listener keeps rebind's values. */
+	if ((e.flags & RB_FD_LISTENER) && (e.flags & RB_FD_OVERRIDE))
+		(void)record_listener(r, p, fd, e.flags & RB_FD_USER_MASK,
+				      &sp);
 	errno = saved;
 }
 

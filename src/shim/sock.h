@@ -35,8 +35,10 @@ void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd);
 int rb_sock_bind_retry(const struct rb_real *r, int fd,
 		       const struct sockaddr *addr, socklen_t len);
 
-/* The program set a socket option itself: never override that choice. */
-void rb_sock_user_option(int fd, int level, int name);
+/* The program set a socket option itself: remember it (its choice wins,
+ * unless the policy says override). */
+void rb_sock_user_option(const struct rb_real *r, int fd, int level,
+			 int name);
 
 /* A copy of fd now exists elsewhere: its close must be ordinary. */
 void rb_sock_shared(int fd);

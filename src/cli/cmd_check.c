@@ -1,0 +1,65 @@
+#include "config.h"
+
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/conf.h"
+
+/* Large: static rather than on the stack. */
+static struct rb_conf conf;
+
+static void report(void *ctx, const char *msg)
+{
+	unsigned *n = ctx;
+
+	(*n)++;
+	(void)printf("%s\n", msg);
+}
+
+/*
+ * rebind check [FILE]: every error of FILE (default: the file the
+ * library would read) on stdout, one line each as PATH:LINE: what.
+ */
+int rb_cli_check(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : rb_cli_conf_path();
+	bool given = argc > 1 || getenv("REBIND_CONFIG");
+	unsigned errors = 0;
+
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
+			  strcmp(argv[1], "--help") == 0)) {
+		(void)printf("Usage: rebind check [FILE]\n"
+			     "Report every error in FILE (default: %s).\n",
+			     path);
+		return RB_EXIT_OK;
+	}
+	if (argc > 2 || (argc > 1 && argv[1][0] == '-' && argv[1][1])) {
+		(void)fprintf(stderr, "rebind: usage: rebind check [FILE]\n");
+		return RB_EXIT_USAGE;
+	}
+	switch (rb_conf_load(&conf, path, report, &errors)) {
+	case RB_CONF_OK:
+		(void)printf("%s: OK, %u section%s\n", path, conf.n - 1,
+			     conf.n == 2 ? "" : "s");
+		return RB_EXIT_OK;
+	case RB_CONF_ABSENT:
+		if (!given) {
+			(void)printf("%s: no such file: the library uses its "
+				     "defaults\n", path);
+			return RB_EXIT_OK;
+		}
+		(void)printf("%s: cannot open: %s\n", path, strerror(ENOENT));
+		return RB_EXIT_USAGE;
+	case RB_CONF_UNREADABLE:
+		return RB_EXIT_USAGE;
+	default:
+		(void)printf("%s: %u error%s\n", path, errors,
+			     errors == 1 ? "" : "s");
+		return RB_EXIT_INVALID;
+	}
+}

@@ -1,0 +1,68 @@
+#include "config.h"
+
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/policy.h"
+
+/* Large: static rather than on the stack. */
+static struct rb_conf conf;
+
+const char *rb_cli_conf_path(void)
+{
+	const char *path = getenv("REBIND_CONFIG");
+
+	return path ? path : RB_CONF_PATH;
+}
+
+static void report(void *ctx, const char *msg)
+{
+	(void)ctx;
+	(void)fprintf(stderr, "rebind: %s\n", msg);
+}
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static int load_file(const struct rb_conf **out)
+{
+	const char *path = rb_cli_conf_path();
+
+	*out = NULL;
+	switch (rb_conf_load(&conf, path, report, NULL)) {
+	case RB_CONF_OK:
+		*out = &conf;
+		return RB_EXIT_OK;
+	case RB_CONF_ABSENT:
+		if (!getenv("REBIND_CONFIG"))
+			return RB_EXIT_OK;
+		(void)fprintf(stderr, "rebind: %s: cannot open: %s\n", path,
+			      strerror(ENOENT));
+		return RB_EXIT_USAGE;
+	case RB_CONF_UNREADABLE:
+		return RB_EXIT_USAGE;
+	default:
+		return RB_EXIT_INVALID;
+	}
+}
+
+int rb_cli_load(struct rb_policy *p, const struct rb_conf **out,
+		const struct rb_names *names)
+{
+	char err[RB_ERR_MAX];
+	int ret = load_file(out);
+
+	if (ret != RB_EXIT_OK)
+		return ret;
+	if (rb_policy_build(p, env_get, *out, names, err, sizeof(err)) == 0)
+		return RB_EXIT_OK;
+	(void)fprintf(stderr, "rebind: %s\n", err);
+	return RB_EXIT_INVALID;
+}

@@ -1,0 +1,375 @@
+#include "config.h"
+
+#include "core/conf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* No valid value comes near this; longer ones are refused, not cut. */
+#define RB_VALUE_MAX 1024
+#define RB_CONF_SIZE_MAX (1024 * 1024)
+
+struct parser {
+	struct rb_conf *conf;
+	struct rb_section *cur;
+	unsigned line;
+	unsigned errors;
+	rb_conf_report_fn report;
+	void *ctx;
+};
+
+/* A piece of a line: [b, e). */
+struct span {
+	const char *b;
+	const char *e;
+};
+
+__attribute__((format(printf, 2, 3))) static void
+error(struct parser *ps, const char *fmt, ...)
+{
+	char msg[RB_ERR_MAX + RB_CONF_PATH_MAX];
+	/* Line 0: the file as a whole (cannot open it, say). */
+	int n = ps->line ? snprintf(msg, sizeof(msg), "%s:%u: ",
+				    ps->conf->path, ps->line)
+			 : snprintf(msg, sizeof(msg), "%s: ", ps->conf->path);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	ps->errors++;
+	if (ps->report)
+		ps->report(ps->ctx, msg);
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static struct span trim(struct span s)
+{
+	while (s.b < s.e && blank(*s.b))
+		s.b++;
+	while (s.e > s.b && blank(s.e[-1]))
+		s.e--;
+	return s;
+}
+
+static size_t len_of(struct span s)
+{
+	return (size_t)(s.e - s.b);
+}
+
+/* Copy s into buf as a string; false when it does not fit. */
+static bool copy(struct span s, char *buf, size_t size)
+{
+	if (len_of(s) >= size)
+		return false;
+	memcpy(buf, s.b, len_of(s));
+	buf[len_of(s)] = '\0';
+	return true;
+}
+
+/* How much of s to quote in a message: lines may be of any length. */
+static int shown(struct span s)
+{
+	return len_of(s) > 64 ? 64 : (int)len_of(s);
+}
+
+static bool word_is(struct span s, const char *w)
+{
+	return len_of(s) == strlen(w) && memcmp(s.b, w, len_of(s)) == 0;
+}
+
+/* Split off the first blank-separated word of s into *word. */
+static struct span next_word(struct span s, struct span *word)
+{
+	const char *p = s.b;
+
+	while (p < s.e && !blank(*p))
+		p++;
+	word->b = s.b;
+	word->e = p;
+	return trim((struct span){p, s.e});
+}
+
+static bool parse_portspec(struct parser *ps, struct span s,
+			   struct rb_portset *out)
+{
+	char buf[RB_VALUE_MAX];
+	const char *why = "too long";
+
+	if (len_of(s) == 0) {
+		error(ps, "missing ports, e.g. [port 8080]");
+		return false;
+	}
+	if (copy(s, buf, sizeof(buf)) && rb_policy_parse_ports(buf, out, &why) == 0)
+		return true;
+	error(ps, "ports '%.*s': %s", shown(s), s.b, why);
+	return false;
+}
+
+static struct rb_section *new_section(struct parser *ps,
+				      enum rb_section_kind kind)
+{
+	struct rb_section *sec;
+
+	if (ps->conf->n == RB_SECTIONS_MAX) {
+		error(ps, "too many sections (at most %d)", RB_SECTIONS_MAX);
+		return NULL;
+	}
+	sec = &ps->conf->sec[ps->conf->n];
+	memset(sec, 0, sizeof(*sec));
+	sec->kind = kind;
+	sec->line = ps->line;
+	return sec;
+}
+
+/* [program NAME] or [program NAME port SPEC]; rest is after "program". */
+static bool program_section(struct parser *ps, struct span rest,
+			    struct rb_section *sec)
+{
+	struct span name, word;
+
+	rest = next_word(rest, &name);
+	if (len_of(name) == 0) {
+		error(ps, "missing program name, e.g. [program mydaemon]");
+		return false;
+	}
+	if (!copy(name, sec->program, sizeof(sec->program))) {
+		error(ps, "program name longer than %d bytes",
+		      RB_PROGRAM_MAX - 1);
+		return false;
+	}
+	if (len_of(rest) == 0)
+		return true;
+	rest = next_word(rest, &word);
+	if (!word_is(word, "port")) {
+		error(ps, "expected [program NAME] or [program NAME port SPEC]");
+		return false;
+	}
+	sec->kind = RB_SEC_PROGRAM_PORT;
+	return parse_portspec(ps, rest, &sec->ports);
+}
+
+static void section(struct parser *ps, struct span s)
+{
+	struct span inner = trim((struct span){s.b + 1, s.e - 1});
+	struct span word, rest;
+	struct rb_section *sec;
+	bool ok = false;
+
+	ps->cur = NULL; /* keys after a bad header must not land elsewhere */
+	if (s.e[-1] != ']') {
+		error(ps, "a section header ends with ']'");
+		return;
+	}
+	rest = next_word(inner, &word);
+	if (word_is(word, "port") && (sec = new_section(ps, RB_SEC_PORT)))
+		ok = parse_portspec(ps, rest, &sec->ports);
+	else if (word_is(word, "program") &&
+		 (sec = new_section(ps, RB_SEC_PROGRAM)))
+		ok = program_section(ps, rest, sec);
+	else if (!word_is(word, "port") && !word_is(word, "program"))
+		error(ps, "unknown section '%.*s' (expected [port SPEC], "
+			  "[program NAME] or [program NAME port SPEC])",
+		      shown(s), s.b);
+	if (ok)
+		ps->cur = &ps->conf->sec[ps->conf->n++];
+}
+
+/* "value  # comment": a '#' after a blank starts a comment. */
+static struct span strip_comment(struct span s)
+{
+	for (const char *p = s.b; p < s.e; p++) {
+		if (*p == '#' && p > s.b && blank(p[-1])) {
+			s.e = p;
+			break;
+		}
+	}
+	return trim(s);
+}
+
+/* ports and log are per process: a port section cannot change them. */
+static bool key_allowed(struct parser *ps, enum rb_key k)
+{
+	enum rb_section_kind kind = ps->cur->kind;
+
+	if ((k != RB_KEY_PORTS && k != RB_KEY_LOG) || kind == RB_SEC_GLOBAL ||
+	    kind == RB_SEC_PROGRAM)
+		return true;
+	error(ps, "'%s' belongs in the global or a [program NAME] section",
+	      rb_key_name(k));
+	return false;
+}
+
+static void set_key(struct parser *ps, enum rb_key k, struct span val)
+{
+	struct rb_settings *st = &ps->cur->s;
+	char buf[RB_VALUE_MAX];
+	const char *why = "";
+
+	if (st->set & (1U << k)) {
+		error(ps, "'%s' is already set on line %u", rb_key_name(k),
+		      st->line[k]);
+		return;
+	}
+	if (len_of(val) == 0) {
+		error(ps, "missing value for '%s'", rb_key_name(k));
+		return;
+	}
+	if (!copy(val, buf, sizeof(buf)) ||
+	    rb_settings_parse(st, k, buf, &why)) {
+		error(ps, "%s = %.*s: %s", rb_key_name(k), shown(val), val.b,
+		      len_of(val) >= sizeof(buf) ? "value too long" : why);
+		return;
+	}
+	st->line[k] = ps->line;
+}
+
+static void key_value(struct parser *ps, struct span s)
+{
+	const char *eq = memchr(s.b, '=', len_of(s));
+	struct span key;
+	char name[32];
+	enum rb_key k;
+
+	if (!eq) {
+		error(ps, "expected 'key = value' or a [section]");
+		return;
+	}
+	key = trim((struct span){s.b, eq});
+	if (!copy(key, name, sizeof(name)) || rb_key_lookup(name, &k)) {
+		error(ps, "unknown key '%.*s'", shown(key), key.b);
+		return;
+	}
+	/* After a bad section header: already reported, keys go nowhere. */
+	if (ps->cur && key_allowed(ps, k))
+		set_key(ps, k, strip_comment((struct span){eq + 1, s.e}));
+}
+
+/* Anything but text is refused with the byte named, never skipped. */
+static bool text_only(struct parser *ps, struct span s)
+{
+	for (const char *p = s.b; p < s.e; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			error(ps, "binary data (byte 0x%02x)", c);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void parse_line(struct parser *ps, struct span s)
+{
+	if (s.e > s.b && s.e[-1] == '\r')
+		s.e--; /* CRLF files */
+	if (!text_only(ps, s))
+		return;
+	s = trim(s);
+	if (len_of(s) == 0 || *s.b == '#')
+		return;
+	if (*s.b == '[')
+		section(ps, s);
+	else
+		key_value(ps, s);
+}
+
+static void copy_path(struct rb_conf *out, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n >= sizeof(out->path))
+		n = sizeof(out->path) - 1;
+	memcpy(out->path, path, n);
+	out->path[n] = '\0';
+}
+
+unsigned rb_conf_parse(struct rb_conf *out, const char *path,
+		       const char *text, size_t len, rb_conf_report_fn report,
+		       void *ctx)
+{
+	struct parser ps = {out, &out->sec[0], 0, 0, report, ctx};
+	const char *p = text;
+	const char *end = text + len;
+
+	copy_path(out, path);
+	memset(&out->sec[0], 0, sizeof(out->sec[0]));
+	out->sec[0].kind = RB_SEC_GLOBAL;
+	out->n = 1;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+
+		ps.line++;
+		parse_line(&ps, (struct span){p, eol});
+		p = nl ? nl + 1 : end;
+	}
+	return ps.errors;
+}
+
+static enum rb_conf_status load_fd(struct rb_conf *out, int fd,
+				   struct parser *ps)
+{
+	struct stat st;
+	void *map;
+	unsigned errors;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		error(ps, "not a regular file");
+		return RB_CONF_UNREADABLE;
+	}
+	if (st.st_size > RB_CONF_SIZE_MAX) {
+		error(ps, "larger than 1 MiB");
+		return RB_CONF_UNREADABLE;
+	}
+	if (st.st_size == 0)
+		return rb_conf_parse(out, out->path, "", 0, ps->report,
+				     ps->ctx) ? RB_CONF_INVALID : RB_CONF_OK;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		error(ps, "cannot read: %s", strerror(errno));
+		return RB_CONF_UNREADABLE;
+	}
+	errors = rb_conf_parse(out, out->path, map, (size_t)st.st_size,
+			       ps->report, ps->ctx);
+	(void)munmap(map, (size_t)st.st_size);
+	return errors ? RB_CONF_INVALID : RB_CONF_OK;
+}
+
+enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
+				 rb_conf_report_fn report, void *ctx)
+{
+	struct parser ps = {out, NULL, 0, 0, report, ctx};
+	enum rb_conf_status ret;
+	int fd;
+
+	copy_path(out, path);
+	out->n = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT)
+		return RB_CONF_ABSENT;
+	if (fd < 0) {
+		error(&ps, "cannot open: %s", strerror(errno));
+		return RB_CONF_UNREADABLE;
+	}
+	ret = load_fd(out, fd, &ps);
+	(void)close(fd);
+	return ret;
+}
+
+bool rb_conf_names(const struct rb_section *s, const struct rb_names *names)
+{
+	return (s->kind == RB_SEC_PROGRAM || s->kind == RB_SEC_PROGRAM_PORT) &&
+	       rb_names_match(names, s->program);
+}
