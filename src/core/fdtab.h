@@ -1,6 +1,7 @@
 #ifndef RB_FDTAB_H
 #define RB_FDTAB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,13 +39,29 @@ struct rb_fdent {
 	uint32_t gen; /* fork generation when recorded */
 };
 
+/* Read through rb_fdtab_flags(); inline because close() asks for every
+ * descriptor it sees. */
+extern _Atomic unsigned char rb_fdtab_flagv[RB_FDTAB_MAX]
+	__attribute__((visibility("hidden")));
+
 /* 0 for an unknown descriptor or one outside the table. */
-unsigned rb_fdtab_flags(int fd);
+static inline unsigned rb_fdtab_flags(int fd)
+{
+	if ((unsigned)fd >= RB_FDTAB_MAX)
+		return 0;
+	return atomic_load_explicit(&rb_fdtab_flagv[fd], memory_order_acquire);
+}
 bool rb_fdtab_get(int fd, struct rb_fdent *out);
 /* Returns false when fd is outside the table (nothing stored). */
 bool rb_fdtab_set(int fd, const struct rb_fdent *e);
 void rb_fdtab_clear(int fd);
 /* One past the highest fd ever stored: bounds loops over ranges. */
 unsigned rb_fdtab_end(void);
+
+/*
+ * Keep the table out of transparent huge pages: with THP "always", the
+ * first entry written would otherwise cost a whole 2 MiB page.
+ */
+void rb_fdtab_init(void);
 
 #endif

@@ -21,7 +21,8 @@ RB_EXPORT int close(int fd)
 	/* Forget fd before closing: once the real close returns, another
 	 * thread may get this number back from socket() and we would
 	 * wipe its entry. */
-	rb_sock_closing(r, fd);
+	if (rb_fdtab_flags(fd))
+		rb_sock_closing(r, fd);
 	return r->close(fd);
 }
 
@@ -32,8 +33,10 @@ static void closing_range(const struct rb_real *r, unsigned int first,
 
 	if (last < end)
 		end = last + 1;
-	for (unsigned int fd = first; fd < end; fd++)
-		rb_sock_closing(r, (int)fd);
+	for (unsigned int fd = first; fd < end; fd++) {
+		if (rb_fdtab_flags((int)fd))
+			rb_sock_closing(r, (int)fd);
+	}
 }
 
 RB_EXPORT int close_range(unsigned int first, unsigned int last, int flags)

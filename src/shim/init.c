@@ -11,13 +11,12 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "core/fdtab.h"
 #include "core/log.h"
 #include "shim/names.h"
 
-enum { RB_IDLE, RB_RUNNING, RB_READY };
-
-static _Atomic int state = RB_IDLE;
-static struct rb_real libc;
+_Atomic int rb_init_state = RB_IDLE;
+struct rb_real rb_libc;
 static struct rb_policy policy;
 static struct rb_conf conf;
 static const struct rb_policy disabled = {.enabled = false};
@@ -91,7 +90,7 @@ static void init_policy(void)
 
 static void init_all(void)
 {
-	if (rb_real_resolve(&libc)) {
+	if (rb_real_resolve(&rb_libc)) {
 		policy = disabled;
 		rb_log_init(RB_LOG_WARN, STDERR_FILENO);
 		rb_log_msg(RB_LOG_ERROR, "libc lacks a socket function",
@@ -99,6 +98,8 @@ static void init_all(void)
 		return;
 	}
 	init_policy();
+	if (policy.enabled)
+		rb_fdtab_init();
 	if (policy.enabled && pthread_atfork(on_fork, NULL, NULL) != 0) {
 		policy = disabled;
 		rb_log_msg(RB_LOG_ERROR, "pthread_atfork failed",
@@ -114,23 +115,27 @@ static void init_run(void)
 	errno = saved;
 }
 
-const struct rb_real *rb_real(void)
+const struct rb_real *rb_real_slow(void)
 {
 	int expected = RB_IDLE;
 
-	if (atomic_load_explicit(&state, memory_order_acquire) == RB_READY)
-		return &libc;
-	if (atomic_compare_exchange_strong(&state, &expected, RB_RUNNING)) {
+	if (atomic_load_explicit(&rb_init_state, memory_order_acquire) ==
+	    RB_READY)
+		return &rb_libc;
+	if (atomic_compare_exchange_strong(&rb_init_state, &expected,
+					   RB_RUNNING)) {
 		init_run();
-		atomic_store_explicit(&state, RB_READY, memory_order_release);
-		return &libc;
+		atomic_store_explicit(&rb_init_state, RB_READY,
+				      memory_order_release);
+		return &rb_libc;
 	}
 	return &rb_real_syscalls;
 }
 
 const struct rb_policy *rb_policy(void)
 {
-	if (atomic_load_explicit(&state, memory_order_acquire) == RB_READY)
+	if (atomic_load_explicit(&rb_init_state, memory_order_acquire) ==
+	    RB_READY)
 		return &policy;
 	return &disabled;
 }

@@ -1,6 +1,7 @@
 #ifndef RB_INIT_H
 #define RB_INIT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "core/policy.h"
@@ -15,7 +16,20 @@
  * initialisation is under way, in another thread or re-entrantly, gets
  * raw system calls instead of waiting, so no hook can ever block.
  */
-const struct rb_real *rb_real(void);
+const struct rb_real *rb_real_slow(void);
+
+/* Inline: every hook, close() included, starts here. */
+enum { RB_IDLE, RB_RUNNING, RB_READY };
+extern _Atomic int rb_init_state __attribute__((visibility("hidden")));
+extern struct rb_real rb_libc __attribute__((visibility("hidden")));
+
+static inline const struct rb_real *rb_real(void)
+{
+	if (atomic_load_explicit(&rb_init_state, memory_order_acquire) ==
+	    RB_READY)
+		return &rb_libc;
+	return rb_real_slow();
+}
 
 /* The frozen policy; a disabled one until initialisation is done. */
 const struct rb_policy *rb_policy(void);
