@@ -64,9 +64,65 @@ static int parse(int argc, char **argv, struct explain *e)
 	return 0;
 }
 
+/* Room for the interpreter, its argument, the script and some args. */
+#define RB_SCRIPT_ARGS 64
+
+struct rb_cmdline {
+	char line[256]; /* the #! line, split in place */
+	char script[PATH_MAX];
+	char *argv[RB_SCRIPT_ARGS];
+	int argc;
+};
+
+/*
+ * A script started through its #! line runs the interpreter with the
+ * script's path as an argument; `#!/usr/bin/env python3` runs python3
+ * from PATH.  Rewrites c->argv as the interpreter will see it; false
+ * when path is no such script.
+ */
+static bool shebang(const char *path, char **argv, int argc,
+		    struct rb_cmdline *c)
+{
+	FILE *f = fopen(path, "re");
+	char *interp, *arg;
+
+	if (!f)
+		return false;
+	c->argc = fgets(c->line, sizeof(c->line), f) ? 1 : 0;
+	(void)fclose(f);
+	if (!c->argc || strncmp(c->line, "#!", 2) != 0)
+		return false;
+	interp = strtok(c->line + 2, " \t\n");
+	arg = interp ? strtok(NULL, "\n") : NULL;
+	if (!interp)
+		return false;
+	c->argc = 0;
+	if (!(arg && strcmp(strrchr(interp, '/') ? strrchr(interp, '/') + 1
+						 : interp, "env") == 0))
+		c->argv[c->argc++] = interp;
+	if (arg)
+		c->argv[c->argc++] = arg + strspn(arg, " \t");
+	(void)snprintf(c->script, sizeof(c->script), "%s", path);
+	c->argv[c->argc++] = c->script;
+	for (int i = 1; i < argc && c->argc < RB_SCRIPT_ARGS - 1; i++)
+		c->argv[c->argc++] = argv[i];
+	c->argv[c->argc] = NULL;
+	return true;
+}
+
+/* /proc/self/exe names the file with symlinks resolved. */
+static const char *exe_of(const char *cmd, char *exe)
+{
+	char path[PATH_MAX];
+
+	if (rb_cli_resolve(cmd, path, sizeof(path)) == 0 && realpath(path, exe))
+		return exe;
+	return NULL;
+}
+
 /* The names the library would see in COMMAND, or the one given. */
 static void find_names(const struct explain *e, struct rb_names *names,
-		       char *exe, size_t len)
+		       char *exe, struct rb_cmdline *c)
 {
 	char path[PATH_MAX];
 
@@ -74,13 +130,16 @@ static void find_names(const struct explain *e, struct rb_names *names,
 	if (e->program) {
 		names->n = 1;
 		names->name[0] = e->program;
-	} else if (e->argc > 0) {
-		/* /proc/self/exe names the file with symlinks resolved. */
-		bool found = rb_cli_resolve(e->argv[0], path, sizeof(path)) == 0 &&
-			     len >= PATH_MAX && realpath(path, exe);
-
-		rb_names_find(names, found ? exe : NULL, e->argc, e->argv);
+		return;
 	}
+	if (e->argc == 0)
+		return;
+	if (rb_cli_resolve(e->argv[0], path, sizeof(path)) == 0 &&
+	    shebang(path, e->argv, e->argc, c)) {
+		rb_names_find(names, exe_of(c->argv[0], exe), c->argc, c->argv);
+		return;
+	}
+	rb_names_find(names, exe_of(e->argv[0], exe), e->argc, e->argv);
 }
 
 static void print_header(const struct rb_conf *conf,
@@ -149,6 +208,7 @@ int rb_cli_explain(int argc, char **argv)
 	struct rb_policy p;
 	struct rb_names names;
 	const struct rb_conf *conf;
+	static struct rb_cmdline cmdline;
 	char exe[PATH_MAX];
 	int ret = parse(argc, argv, &e);
 
@@ -156,7 +216,7 @@ int rb_cli_explain(int argc, char **argv)
 		(void)fputs(usage, ret > 0 ? stdout : stderr);
 		return ret > 0 ? RB_EXIT_OK : RB_EXIT_USAGE;
 	}
-	find_names(&e, &names, exe, sizeof(exe));
+	find_names(&e, &names, exe, &cmdline);
 	ret = rb_cli_load(&p, &conf, &names);
 	if (ret != RB_EXIT_OK) {
 		(void)fprintf(stderr, "rebind: the library would do nothing\n");

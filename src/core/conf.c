@@ -101,6 +101,18 @@ static struct span next_word(struct span s, struct span *word)
 	return trim((struct span){p, s.e});
 }
 
+/* "value  # comment", "[port 80]  # comment": a '#' after a blank starts a comment. */
+static struct span strip_comment(struct span s)
+{
+	for (const char *p = s.b; p < s.e; p++) {
+		if (*p == '#' && p > s.b && blank(p[-1])) {
+			s.e = p;
+			break;
+		}
+	}
+	return trim(s);
+}
+
 static bool parse_portspec(struct parser *ps, struct span s,
 			   struct rb_portset *out)
 {
@@ -162,12 +174,14 @@ static bool program_section(struct parser *ps, struct span rest,
 
 static void section(struct parser *ps, struct span s)
 {
-	struct span inner = trim((struct span){s.b + 1, s.e - 1});
+	struct span inner;
 	struct span word, rest;
 	struct rb_section *sec;
 	bool ok = false;
 
 	ps->cur = NULL; /* keys after a bad header must not land elsewhere */
+	s = strip_comment(s);
+	inner = trim((struct span){s.b + 1, s.e - 1});
 	if (s.e[-1] != ']') {
 		error(ps, "a section header ends with ']'");
 		return;
@@ -184,18 +198,6 @@ static void section(struct parser *ps, struct span s)
 		      shown(s), s.b);
 	if (ok)
 		ps->cur = &ps->conf->sec[ps->conf->n++];
-}
-
-/* "value  # comment": a '#' after a blank starts a comment. */
-static struct span strip_comment(struct span s)
-{
-	for (const char *p = s.b; p < s.e; p++) {
-		if (*p == '#' && p > s.b && blank(p[-1])) {
-			s.e = p;
-			break;
-		}
-	}
-	return trim(s);
 }
 
 /* ports and log are per process: a port section cannot change them. */

@@ -187,6 +187,11 @@ int rb_policy_parse_ports(const char *s, struct rb_portset *out,
 	struct rb_portset set;
 	const char *reason = NULL;
 
+	/* What the default is called, so `rebind explain` can be copied. */
+	if (strcmp(s, "all") == 0) {
+		out->n = 0;
+		return 0;
+	}
 	if (parse_ports(s, &set, &reason)) {
 		if (why)
 			*why = reason;

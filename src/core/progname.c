@@ -30,19 +30,28 @@ static bool is_interpreter(const char *name)
 	return false;
 }
 
+/* perl -e, ruby -e and node -e run code given inline; sh -e does not. */
+static bool inline_code(const char *interp, const char *opt)
+{
+	if (strcmp(opt, "-c") == 0)
+		return true;
+	return (strcmp(opt, "-e") == 0 || strcmp(opt, "-E") == 0) &&
+	       (fnmatch("perl*", interp, 0) == 0 ||
+		fnmatch("ruby*", interp, 0) == 0 || strcmp(interp, "node") == 0);
+}
+
 /*
  * The script an interpreter runs: its first argument that is not an
- * option.  -c/-e give code inline (no script); -m names a module, which
- * serves as well.  Options that take their value as the next word are
- * skipped with it.
+ * option.  -c (and -e for perl, ruby, node) give code inline: no
+ * script; -m names a module, which serves as well.  Options that take
+ * their value as the next word are skipped with it.
  */
-static const char *script(int argc, char *const argv[])
+static const char *script(const char *interp, int argc, char *const argv[])
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "-c") == 0 || strcmp(a, "-e") == 0 ||
-		    strcmp(a, "-E") == 0)
+		if (inline_code(interp, a))
 			return NULL;
 		if (strcmp(a, "--") == 0 || strcmp(a, "-m") == 0)
 			return i + 1 < argc ? argv[i + 1] : NULL;
@@ -78,9 +87,10 @@ void rb_names_find(struct rb_names *out, const char *exe, int argc,
 	out->n = 0;
 	add(out, argv0);
 	add(out, exe);
-	if ((exe && is_interpreter(base(exe))) ||
-	    (argv0 && is_interpreter(base(argv0))))
-		add(out, script(argc, argv));
+	if (exe && is_interpreter(base(exe)))
+		add(out, script(base(exe), argc, argv));
+	else if (argv0 && is_interpreter(base(argv0)))
+		add(out, script(base(argv0), argc, argv));
 }
 
 bool rb_names_match(const struct rb_names *names, const char *glob)

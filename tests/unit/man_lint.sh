@@ -1,0 +1,72 @@
+#!/bin/bash
+# The man pages must render without a single warning.  mandoc -T lint
+# reports through its output and exit status; groff's exit status ignores
+# warnings, so any text on its standard error counts as a failure.
+#
+# Environment (from AM_TESTS_ENVIRONMENT): srcdir, the absolute source
+# directory.  Exit 0 pass, 1 fail, 77 skip (neither tool), 99 hard error.
+set -u
+
+pages=(doc/rebind.1 doc/rebind.conf.5)
+src="${srcdir:-.}"
+
+have_mandoc=false
+have_groff=false
+command -v mandoc >/dev/null 2>&1 && have_mandoc=true
+command -v groff >/dev/null 2>&1 && have_groff=true
+if ! $have_mandoc && ! $have_groff; then
+	echo "man_lint.sh: SKIP: neither mandoc nor groff is installed" >&2
+	exit 77
+fi
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+
+# mdoc pages start with .Dd, man(7) pages with .TH.
+macros_of() {
+	if grep -q '^\.Dd' "$1"; then
+		echo -mandoc
+	else
+		echo -man
+	fi
+}
+
+failed=0
+checked=0
+for page in "${pages[@]}"; do
+	file="$src/$page"
+	if [ ! -f "$file" ]; then
+		echo "man_lint.sh: $file is missing" >&2
+		exit 99
+	fi
+	if $have_mandoc; then
+		mandoc -T lint -W warning "$file" >"$tmp/out" 2>&1
+		rc=$?
+		if [ "$rc" -ne 0 ] || [ -s "$tmp/out" ]; then
+			echo "man_lint.sh: FAIL: mandoc -T lint -W warning $page" \
+				"(exit $rc):" >&2
+			cat "$tmp/out" >&2
+			failed=1
+		fi
+		checked=$((checked + 1))
+	fi
+	if $have_groff; then
+		macros=$(macros_of "$file")
+		groff -ww -z "$macros" "$file" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		if [ "$rc" -ne 0 ] || [ -s "$tmp/err" ] || [ -s "$tmp/out" ]; then
+			echo "man_lint.sh: FAIL: groff -ww -z $macros $page" \
+				"(exit $rc):" >&2
+			cat "$tmp/out" "$tmp/err" >&2
+			failed=1
+		fi
+		checked=$((checked + 1))
+	fi
+done
+
+if [ "$failed" -ne 0 ]; then
+	exit 1
+fi
+echo "man_lint.sh: ${#pages[@]} pages, $checked checks, no warnings" \
+	"($($have_mandoc && echo "mandoc ")$($have_groff && echo groff))"
+exit 0
