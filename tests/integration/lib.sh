@@ -10,6 +10,10 @@ set -u
 : "${PYTHON3:=python3}" "${srcdir:=.}"
 CLIENT="$srcdir/tests/integration/client.py"
 
+# What to put in LD_PRELOAD: in a sanitizer build (./configure
+# --enable-sanitizers) the ASan runtime must come first.
+SHIM_PRELOAD="${SANITIZER_RUNTIME:+$SANITIZER_RUNTIME:}$LIBREBIND"
+
 # Variables a developer's shell may carry would change what we measure.
 unset LD_PRELOAD REBIND_REUSEADDR REBIND_LINGER REBIND_PORTS REBIND_LOG
 

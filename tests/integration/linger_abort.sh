@@ -1,0 +1,70 @@
+#!/bin/bash
+# REBIND_LINGER=abort: linger {1,0} on the listener, inherited by every
+# accepted connection.  A short reply still reaches the client (a reset
+# after it is allowed) and the server's port keeps no TIME_WAIT entry.
+# A control run without rebind shows N entries, so "0" means something.
+
+. "$srcdir/tests/integration/lib.sh"
+need_ss
+
+N=20
+REPLY=1000
+
+report_ok() {
+	local want=$1 n=$2 conns good
+	grep -qx "listener $want" "$SRV_OUT" ||
+		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
+	conns=$(grep -c '^conn ' "$SRV_OUT")
+	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
+	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
+		fail "want $n connections with '$want', got:
+$(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
+}
+
+# finish: the server exits 0 after its -n connections, and rebind said
+# nothing at the default log level.
+finish() {
+	local st
+	wait "$SRV_PID"
+	st=$?
+	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
+	if grep -q '^rebind\[' "$SRV_ERR"; then
+		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
+	fi
+}
+
+# no_tw PORT: no TIME_WAIT entry on PORT, now or in the next 0.5 s.
+no_tw() {
+	local i=0 tw
+	while [ $i -lt 25 ]; do
+		tw=$(tw_count "$1")
+		[ "$tw" -eq 0 ] || fail "ss shows $tw TIME_WAIT entries on port $1:
+$("$SS" -Htan state time-wait "( sport = :$1 )" | head -5)"
+		sleep 0.02
+		i=$((i + 1))
+	done
+}
+
+# Control: the same exchange without rebind leaves N entries, so ss sees
+# this server's TIME_WAIT on this host.
+start control "$LEGACY_SERVER" -p 0 -n $N -r $REPLY -q
+wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
+clients "$SRV_PORT" $N --bytes $REPLY --expect eof >/dev/null ||
+	hard_error "control clients failed"
+finish
+wait_tw "$SRV_PORT" $N ||
+	hard_error "control: want $N TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
+
+for mode in "" --nonblock; do
+	start abort env LD_PRELOAD="$LIBREBIND" REBIND_LINGER=abort \
+		"$LEGACY_SERVER" -p 0 -n $N -r $REPLY --report -q $mode
+	wait_ready || fail "server under rebind failed: $(cat "$SRV_ERR")"
+	port=$SRV_PORT
+	clients "$port" $N --bytes $REPLY --expect any >"$TMP/clients.out" ||
+		fail "${mode:-blocking}: clients did not get $REPLY bytes each:
+$(sort "$TMP/clients.out" | uniq -c)"
+	finish
+	report_ok "reuseaddr=1 linger=1,0" $N
+	no_tw "$port"
+done
+exit 0

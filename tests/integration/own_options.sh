@@ -1,0 +1,137 @@
+#!/bin/bash
+# The program's own setsockopt wins: rebind never overrides an
+# SO_REUSEADDR or SO_LINGER the program set itself, and never retries a
+# bind with SO_REUSEADDR on a socket where the program chose 0.
+
+. "$srcdir/tests/integration/lib.sh"
+need_ss
+
+N=10
+
+report_ok() {
+	local want=$1 n=$2 conns good
+	grep -qx "listener $want" "$SRV_OUT" ||
+		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
+	conns=$(grep -c '^conn ' "$SRV_OUT")
+	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
+	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
+		fail "want $n connections with '$want', got:
+$(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
+}
+
+# finish: the server exits 0 after its -n connections, and rebind said
+# nothing at the default log level.
+finish() {
+	local st
+	wait "$SRV_PID"
+	st=$?
+	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
+	if grep -q '^rebind\[' "$SRV_ERR"; then
+		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
+	fi
+}
+
+# serve WHAT PORT N [VAR=VALUE...] -- SERVER_OPTS: a server under rebind
+# on PORT (0: any) serves N clients and exits.  Sets port.
+serve() {
+	local what=$1 p=$2 n=$3 envs=""
+	shift 3
+	while [ "$1" != -- ]; do
+		envs="$envs $1"
+		shift
+	done
+	shift
+	# shellcheck disable=SC2086
+	start "$what" env LD_PRELOAD="$LIBREBIND" $envs "$LEGACY_SERVER" \
+		-p "$p" -n "$n" --report -q "$@"
+	wait_ready || fail "$what: server failed ($SRV_STATUS): $(cat "$SRV_ERR")"
+	port=$SRV_PORT
+	clients "$port" "$n" --expect eof >"$TMP/clients.out" ||
+		fail "$what: clients: $(sort "$TMP/clients.out" | uniq -c)"
+	finish
+}
+
+# restart WHAT PORT [VAR=VALUE...] -- SERVER_OPTS: start a server under
+# rebind on PORT; sets restart_status (0 if it listened, else its exit
+# status: 2 for EADDRINUSE).
+restart() {
+	local what=$1 p=$2 envs=""
+	shift 2
+	while [ "$1" != -- ]; do
+		envs="$envs $1"
+		shift
+	done
+	shift
+	# shellcheck disable=SC2086
+	start "$what" env LD_PRELOAD="$LIBREBIND" $envs "$LEGACY_SERVER" \
+		-p "$p" -q "$@"
+	if wait_ready; then
+		restart_status=0
+		stop
+	else
+		restart_status=$SRV_STATUS
+	fi
+}
+
+need_tw() {
+	[ "$(tw_count "$1")" -gt 0 ] ||
+		hard_error "$2: no TIME_WAIT entry left on port $1, nothing to test"
+}
+
+# 1. --set-reuseaddr=0: the program's 0 stays on the listener and the
+# connections (so their TIME_WAIT entries lack the flag), and a restart
+# that also asks for 0 fails.
+serve "reuse0" 0 $N -- --set-reuseaddr=0
+report_ok "reuseaddr=0 linger=0,0" $N
+wait_tw "$port" $N || fail "reuse0: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+restart "reuse0 restart" "$port" -- --set-reuseaddr=0
+[ "$restart_status" -eq 2 ] ||
+	fail "reuse0: restart with --set-reuseaddr=0 over TIME_WAIT: want" \
+		"EADDRINUSE (exit 2), got exit $restart_status: $(cat "$SRV_ERR")"
+
+# 2. No retry where the program set 0.  The old instance ran under
+# rebind's default, so its TIME_WAIT entries carry SO_REUSEADDR and
+# rebind's retry would succeed: the program asked for 0, so the bind
+# must fail.  Control: the same restart without the program's 0 succeeds.
+serve "default" 0 $N --
+report_ok "reuseaddr=1 linger=0,0" $N
+wait_tw "$port" $N || fail "default: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+restart "no-retry restart" "$port" -- --set-reuseaddr=0
+[ "$restart_status" -eq 2 ] ||
+	fail "restart with --set-reuseaddr=0: want EADDRINUSE (exit 2), got" \
+		"exit $restart_status (rebind retried the bind?)"
+grep -q 'bind' "$SRV_ERR" ||
+	fail "restart with --set-reuseaddr=0 failed, but not at bind: $(cat "$SRV_ERR")"
+need_tw "$port" "control"
+restart "control restart" "$port" --
+[ "$restart_status" -eq 0 ] ||
+	hard_error "control: the restart under rebind's default failed too" \
+		"(exit $restart_status), so this test cannot tell: $(cat "$SRV_ERR")"
+
+# 3. --set-linger=1,5 under abort: 1,5 stays; rebind's 1,0 would reset
+# every close, so the connections keep their TIME_WAIT.
+serve "linger15" 0 $N REBIND_LINGER=abort -- --set-linger=1,5
+report_ok "reuseaddr=1 linger=1,5" $N
+wait_tw "$port" $N ||
+	fail "linger 1,5 under abort: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+
+# 4. --set-linger=0,0 under safe-abort: the program chose its linger, so
+# closes are ordinary and every connection leaves TIME_WAIT.  Control:
+# without the program's choice, safe-abort leaves far fewer.
+N=30
+serve "linger00" 0 $N REBIND_LINGER=safe-abort -- --set-linger=0,0
+report_ok "reuseaddr=1 linger=0,0" $N
+wait_tw "$port" $N ||
+	fail "linger 0,0 under safe-abort: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+serve "safe control" 0 $N REBIND_LINGER=safe-abort --
+report_ok "reuseaddr=1 linger=0,0" $N
+i=0
+while [ $i -lt 25 ]; do
+	tw=$(tw_count "$port")
+	[ "$tw" -gt $((N / 2)) ] &&
+		hard_error "control: safe-abort alone left $tw of $N TIME_WAIT" \
+			"entries, so this test cannot tell"
+	sleep 0.02
+	i=$((i + 1))
+done
+exit 0
