@@ -101,31 +101,31 @@ for kv in $BAD; do
 
 	# Start, serve, restart: everything as without the shim.
 	PORT=0
-	srv LD_PRELOAD="$LIBREBIND" "$kv"
+	srv LD_PRELOAD="$SHIM_PRELOAD" "$kv"
 	serve_stop "$kv"
 	one_line "$kv, first start" "$var" "$val" "$SPID"
 	[ "$REPORT" = "$PLAIN_REPORT" ] ||
 		fail "$kv: socket options differ from a run without the shim: ${REPORT//$'\n'/ } / without: ${PLAIN_REPORT//$'\n'/ }"
 	PORT=$SRV_PORT
-	srv LD_PRELOAD="$LIBREBIND" "$kv"
+	srv LD_PRELOAD="$SHIM_PRELOAD" "$kv"
 	must_not_start "$kv, restart"
 	one_line "$kv, restart" "$var" "$val"
 
 	# The old instance under a working shim: only a working bind retry in
 	# the new one could succeed, and the library must be off there.
 	PORT=0
-	srv LD_PRELOAD="$LIBREBIND"
+	srv LD_PRELOAD="$SHIM_PRELOAD"
 	serve_stop "$kv, old instance under a working shim"
 	PORT=$SRV_PORT
-	srv LD_PRELOAD="$LIBREBIND" "$kv"
+	srv LD_PRELOAD="$SHIM_PRELOAD" "$kv"
 	must_not_start "$kv, restart over a working shim's TIME_WAIT"
 	one_line "$kv, restart over a working shim's TIME_WAIT" "$var" "$val"
-	srv LD_PRELOAD="$LIBREBIND"
+	srv LD_PRELOAD="$SHIM_PRELOAD"
 	serve_stop "$kv, the same restart with a working shim (control)"
 
 	# REBIND_LOG=off: not a word, still nothing changed.
 	PORT=0
-	srv LD_PRELOAD="$LIBREBIND" REBIND_LOG=off "$kv"
+	srv LD_PRELOAD="$SHIM_PRELOAD" REBIND_LOG=off "$kv"
 	serve_stop "$kv, REBIND_LOG=off"
 	! grep -q 'rebind' "$SRV_ERR" ||
 		fail "$kv, REBIND_LOG=off: rebind printed: $(grep rebind "$SRV_ERR")"

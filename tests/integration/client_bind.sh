@@ -63,14 +63,14 @@ for f in $families; do
 	check "IPv$f, no shim" "EADDRINUSE reuseaddr=0,0" \
 		"$PYTHON3" "$TMP/twobind.py" "$f" plain
 	check "IPv$f, LD_PRELOAD" "EADDRINUSE reuseaddr=0,0" \
-		env LD_PRELOAD="$LIBREBIND" "$PYTHON3" "$TMP/twobind.py" "$f" plain
+		env LD_PRELOAD="$SHIM_PRELOAD" "$PYTHON3" "$TMP/twobind.py" "$f" plain
 	check "IPv$f, LD_PRELOAD, REBIND_LOG=debug" "EADDRINUSE reuseaddr=0,0" \
-		env LD_PRELOAD="$LIBREBIND" REBIND_LOG=debug \
+		env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LOG=debug \
 		"$PYTHON3" "$TMP/twobind.py" "$f" plain
 	# Controls: the program's own SO_REUSEADDR on both sockets.
 	check "IPv$f, no shim, program sets SO_REUSEADDR" "bound reuseaddr=1,1" \
 		"$PYTHON3" "$TMP/twobind.py" "$f" reuse
 	check "IPv$f, LD_PRELOAD, program sets SO_REUSEADDR" "bound reuseaddr=1,1" \
-		env LD_PRELOAD="$LIBREBIND" "$PYTHON3" "$TMP/twobind.py" "$f" reuse
+		env LD_PRELOAD="$SHIM_PRELOAD" "$PYTHON3" "$TMP/twobind.py" "$f" reuse
 done
 exit 0

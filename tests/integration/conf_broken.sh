@@ -65,7 +65,7 @@ srv() {
 	if [ -z "$1" ]; then
 		start srv "$LEGACY_SERVER" -p "$2" -n $N --report -q
 	else
-		start srv env LD_PRELOAD="$LIBREBIND" REBIND_CONFIG="$1" \
+		start srv env LD_PRELOAD="$SHIM_PRELOAD" REBIND_CONFIG="$1" \
 			"$LEGACY_SERVER" -p "$2" -n $N --report -q
 	fi
 }

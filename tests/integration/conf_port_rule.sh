@@ -119,7 +119,7 @@ run_case() {
 	while :; do
 		free_ports
 		echo "$text" | sed "s/@P1@/$P1/g; s/@P2@/$P2/g" >"$TMP/rebind.conf"
-		start "$what" env LD_PRELOAD="$LIBREBIND" \
+		start "$what" env LD_PRELOAD="$SHIM_PRELOAD" \
 			REBIND_CONFIG="$TMP/rebind.conf" \
 			"$PYTHON3" "$TMP/two_ports.py" "$P1" "$P2" $N
 		wait_ready && break

@@ -46,7 +46,7 @@ srv() {
 	shift 2
 	case $what in
 	plain*) start srv "$@" -p "$port" -n $N --report -q ;;
-	*) start srv env LD_PRELOAD="$LIBREBIND" REBIND_CONFIG="$CONF" \
+	*) start srv env LD_PRELOAD="$SHIM_PRELOAD" REBIND_CONFIG="$CONF" \
 		"$@" -p "$port" -n $N --report -q ;;
 	esac
 }
@@ -141,7 +141,7 @@ if len(sys.argv) > 1:
                              sys.argv[1]]).returncode)
 EOF
 cp "$TMP/pyd.py" "$TMP/child.py" || hard_error "cp"
-timeout 20 env LD_PRELOAD="$LIBREBIND" REBIND_CONFIG="$CONF" \
+timeout 20 env LD_PRELOAD="$SHIM_PRELOAD" REBIND_CONFIG="$CONF" \
 	"$PYTHON3" "$TMP/pyd.py" "$TMP/child.py" >"$TMP/py.out" 2>"$TMP/py.err" ||
 	fail "pyd.py failed: $(cat "$TMP/py.err")"
 ! grep -q rebind "$TMP/py.err" || fail "pyd.py: rebind printed: $(cat "$TMP/py.err")"

@@ -43,7 +43,7 @@ $(cat "$TMP/$1.err")"
 # Is the library really loaded?  Its default policy sets SO_REUSEADDR on
 # a listening socket; without it the kernel default (0) stays.
 plain_reuse=$(timeout 10 "$ERRNO_PROBE" --shim-check)
-shim_reuse=$(LD_PRELOAD="$LIBREBIND" timeout 10 "$ERRNO_PROBE" --shim-check)
+shim_reuse=$(LD_PRELOAD="$SHIM_PRELOAD" timeout 10 "$ERRNO_PROBE" --shim-check)
 [ "$plain_reuse" = "listener reuseaddr=0" ] ||
 	hard_error "without rebind: '$plain_reuse'"
 [ "$shim_reuse" = "listener reuseaddr=1" ] ||
@@ -54,7 +54,7 @@ shim_reuse=$(LD_PRELOAD="$LIBREBIND" timeout 10 "$ERRNO_PROBE" --shim-check)
 # after that success errno must be what it was before the call, not the
 # EADDRINUSE of the first attempt.
 plain_retry=$(timeout 10 "$ERRNO_PROBE" --retry)
-shim_retry=$(LD_PRELOAD="$LIBREBIND" timeout 10 "$ERRNO_PROBE" --retry)
+shim_retry=$(LD_PRELOAD="$SHIM_PRELOAD" timeout 10 "$ERRNO_PROBE" --retry)
 [ "$plain_retry" = "bind(port in TIME_WAIT) ret=-1 errno=EADDRINUSE" ] ||
 	hard_error "without rebind: '$plain_retry'"
 [ "$shim_retry" = "bind(port in TIME_WAIT) ret=0 errno=EDOM" ] ||
@@ -84,17 +84,17 @@ for want in \
 $(cat "$TMP/plain.out")"
 done
 
-probe default LD_PRELOAD="$LIBREBIND"
+probe default LD_PRELOAD="$SHIM_PRELOAD"
 same default
 quiet default
 
-probe safe LD_PRELOAD="$LIBREBIND" REBIND_LINGER=safe-abort
+probe safe LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
 same safe
 quiet safe
 
 # Logging must keep errno too.  The debug log also shows that the
 # probe's closes took safe-abort's reset path, so that path was measured.
-probe debug LD_PRELOAD="$LIBREBIND" REBIND_LINGER=safe-abort REBIND_LOG=debug
+probe debug LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort REBIND_LOG=debug
 same debug
 grep -q 'RST' "$TMP/debug.err" ||
 	hard_error "no close took safe-abort's reset path:
@@ -103,7 +103,7 @@ $(cat "$TMP/debug.err")"
 # abort resets by design, so the client side of a connection sees a
 # reset where it saw EOF; every return value and errno of the program's
 # own calls must still be the same.
-probe abort LD_PRELOAD="$LIBREBIND" REBIND_LINGER=abort
+probe abort LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort
 grep -v 'client got' "$TMP/plain.out" >"$TMP/plain.calls"
 grep -v 'client got' "$TMP/abort.out" >"$TMP/abort.calls"
 diff -u "$TMP/plain.calls" "$TMP/abort.calls" >"$TMP/abort.diff" ||

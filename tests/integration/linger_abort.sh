@@ -56,7 +56,7 @@ wait_tw "$SRV_PORT" $N ||
 	hard_error "control: want $N TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
 
 for mode in "" --nonblock; do
-	start abort env LD_PRELOAD="$LIBREBIND" REBIND_LINGER=abort \
+	start abort env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort \
 		"$LEGACY_SERVER" -p 0 -n $N -r $REPLY --report -q $mode
 	wait_ready || fail "server under rebind failed: $(cat "$SRV_ERR")"
 	port=$SRV_PORT

@@ -43,7 +43,7 @@ finish
 grep -qx 'listener reuseaddr=0 linger=0,0' "$SRV_OUT" ||
 	hard_error "without rebind: $(cat "$SRV_OUT")"
 
-start shim env LD_PRELOAD="$LIBREBIND" "$LEGACY_SERVER" -p 0 -n $N \
+start shim env LD_PRELOAD="$SHIM_PRELOAD" "$LEGACY_SERVER" -p 0 -n $N \
 	--report -q
 wait_ready || fail "server under rebind failed: $(cat "$SRV_ERR")"
 port=$SRV_PORT

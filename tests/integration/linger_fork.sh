@@ -31,7 +31,7 @@ finish() {
 big() {
 	local name=$1
 	shift
-	start "$name" env LD_PRELOAD="$LIBREBIND" "$@" \
+	start "$name" env LD_PRELOAD="$SHIM_PRELOAD" "$@" \
 		"$LEGACY_SERVER" -p 0 -n 1 -r $BIG --fork -q
 	wait_ready || fail "$name: server failed: $(cat "$SRV_ERR")"
 	eval "pid_$name=\$SRV_PID err_$name=\$SRV_ERR"
@@ -67,7 +67,7 @@ fi
 # close is ordinary and every connection keeps its TIME_WAIT (safe-abort
 # resets only sockets that were never shared).  The clients must still
 # see a clean EOF.
-start fork env LD_PRELOAD="$LIBREBIND" REBIND_LINGER=safe-abort \
+start fork env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort \
 	"$LEGACY_SERVER" -p 0 -n $N -r 300 --fork -q
 wait_ready || fail "forking server failed: $(cat "$SRV_ERR")"
 port=$SRV_PORT

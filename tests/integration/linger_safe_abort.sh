@@ -64,7 +64,7 @@ safe_run() {
 		shift
 	done
 	shift
-	start safe env LD_PRELOAD="$LIBREBIND" REBIND_LINGER=safe-abort \
+	start safe env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort \
 		"$LEGACY_SERVER" -p 0 -n "$n" --report -q "$@"
 	wait_ready || fail "$what: server failed: $(cat "$SRV_ERR")"
 	port=$SRV_PORT
@@ -106,7 +106,7 @@ TW_LIMIT=20 safe_run "buffered 100 kB" 20 --buffered --bytes 100000 \
 
 # Control for (c): under abort the same buffered client must fail, or
 # "no reset error" above proves nothing.
-start abort env LD_PRELOAD="$LIBREBIND" REBIND_LINGER=abort \
+start abort env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort \
 	"$LEGACY_SERVER" -p 0 -n 5 -r $REPLY -q
 wait_ready || fail "abort server failed: $(cat "$SRV_ERR")"
 if clients "$SRV_PORT" 5 --buffered --bytes $REPLY --expect eof \
@@ -120,7 +120,7 @@ finish
 # closes while most of it is unsent, and rebind must not reset then.
 # Control alongside: under abort the same client loses data, which shows
 # the reply really was unsent at close.
-start big env LD_PRELOAD="$LIBREBIND" REBIND_LINGER=safe-abort \
+start big env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort \
 	"$LEGACY_SERVER" -p 0 -n 1 -r $BIG -q
 wait_ready || fail "big server failed: $(cat "$SRV_ERR")"
 big_pid=$SRV_PID
@@ -128,7 +128,7 @@ big_err=$SRV_ERR
 clients "$SRV_PORT" 1 --slow --bytes $BIG --expect eof >"$TMP/big.out" &
 big_client=$!
 PIDS="$PIDS $big_client"
-start bigabort env LD_PRELOAD="$LIBREBIND" REBIND_LINGER=abort \
+start bigabort env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort \
 	"$LEGACY_SERVER" -p 0 -n 1 -r $BIG -q
 wait_ready || fail "big abort server failed: $(cat "$SRV_ERR")"
 clients "$SRV_PORT" 1 --slow --bytes $BIG --expect eof >"$TMP/bigabort.out" &

@@ -59,8 +59,8 @@ run() {
 	mkdir -p "$TMP_W"
 	case $cfg in
 	plain) pre=() ;;
-	preload) pre=(env LD_PRELOAD="$LIBREBIND") ;;
-	debug) pre=(env LD_PRELOAD="$LIBREBIND" REBIND_LOG=debug) ;;
+	preload) pre=(env LD_PRELOAD="$SHIM_PRELOAD") ;;
+	debug) pre=(env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LOG=debug) ;;
 	esac
 	# The work dir's name differs per run: show it as $TMP_W.
 	(cd "$TMP" && timeout 10 "${pre[@]}" sh -c "$cmd") </dev/null \

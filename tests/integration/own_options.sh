@@ -42,7 +42,7 @@ serve() {
 	done
 	shift
 	# shellcheck disable=SC2086
-	start "$what" env LD_PRELOAD="$LIBREBIND" $envs "$LEGACY_SERVER" \
+	start "$what" env LD_PRELOAD="$SHIM_PRELOAD" $envs "$LEGACY_SERVER" \
 		-p "$p" -n "$n" --report -q "$@"
 	wait_ready || fail "$what: server failed ($SRV_STATUS): $(cat "$SRV_ERR")"
 	port=$SRV_PORT
@@ -63,7 +63,7 @@ restart() {
 	done
 	shift
 	# shellcheck disable=SC2086
-	start "$what" env LD_PRELOAD="$LIBREBIND" $envs "$LEGACY_SERVER" \
+	start "$what" env LD_PRELOAD="$SHIM_PRELOAD" $envs "$LEGACY_SERVER" \
 		-p "$p" -q "$@"
 	if wait_ready; then
 		restart_status=0

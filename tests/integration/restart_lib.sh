@@ -11,7 +11,7 @@ N=3 # connections per instance: each leaves one TIME_WAIT entry
 srv_start() {
 	case $1 in
 	plain) start "$2" "${SERVER[@]}" -p "$3" ;;
-	preload) start "$2" env LD_PRELOAD="$LIBREBIND" "${SERVER[@]}" -p "$3" ;;
+	preload) start "$2" env LD_PRELOAD="$SHIM_PRELOAD" "${SERVER[@]}" -p "$3" ;;
 	wrapper) start "$2" "$REBIND_BIN" -- "${SERVER[@]}" -p "$3" ;;
 	*) hard_error "bad mode $1" ;;
 	esac

@@ -24,7 +24,7 @@ case_run() {
 	local label=$1 a_pid a_port a_err b_mode
 	shift
 
-	start A env LD_PRELOAD="$LIBREBIND" "$@" -p 0
+	start A env LD_PRELOAD="$SHIM_PRELOAD" "$@" -p 0
 	wait_ready || fail "$label: A did not start (exit $SRV_STATUS): $(cat "$SRV_ERR")"
 	a_pid=$SRV_PID a_port=$SRV_PORT a_err=$SRV_ERR
 	serve "$label: A before B" "$a_port"
@@ -33,7 +33,7 @@ case_run() {
 
 	for b_mode in preload wrapper; do
 		case $b_mode in
-		preload) start B env LD_PRELOAD="$LIBREBIND" "$@" -p "$a_port" ;;
+		preload) start B env LD_PRELOAD="$SHIM_PRELOAD" "$@" -p "$a_port" ;;
 		wrapper) start B "$REBIND_BIN" -- "$@" -p "$a_port" ;;
 		esac
 		if wait_ready; then
