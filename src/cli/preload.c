@@ -107,6 +107,30 @@ static void append_entries(char *out, const char *list, const char *lib,
 	}
 }
 
+/*
+ * A library built with --enable-sanitizers needs the ASan runtime first,
+ * even in programs that are not instrumented.  RB_SANITIZER_RUNTIME is
+ * empty in a normal build.
+ */
+static void append_runtime(char *out, const char *old)
+{
+	static const char runtime[] = RB_SANITIZER_RUNTIME;
+
+	for (;;) {
+		size_t n;
+
+		old += strspn(old, RB_PRELOAD_SEP);
+		if (*old == '\0')
+			break;
+		n = strcspn(old, RB_PRELOAD_SEP);
+		if (is_sanitizer(old, n))
+			return;
+		old += n;
+	}
+	if (runtime[0])
+		append_entry(out, runtime, strlen(runtime));
+}
+
 int rb_cli_set_preload(const char *lib)
 {
 	const char *old = getenv("LD_PRELOAD");
@@ -115,13 +139,15 @@ int rb_cli_set_preload(const char *lib)
 
 	if (!old)
 		old = "";
-	/* Joining never takes more than the old separators plus one. */
-	new = malloc(strlen(old) + strlen(lib) + 2);
+	/* Joining never takes more than the old separators plus two. */
+	new = malloc(strlen(old) + strlen(lib) +
+		     sizeof(RB_SANITIZER_RUNTIME) + 2);
 	if (!new) {
 		(void)fprintf(stderr, "rebind: %s\n", strerror(errno));
 		return -1;
 	}
 	new[0] = '\0';
+	append_runtime(new, old);
 	append_entries(new, old, lib, true);
 	append_entry(new, lib, strlen(lib));
 	append_entries(new, old, lib, false);

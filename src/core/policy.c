@@ -339,6 +339,8 @@ static int read_env(struct rb_settings *env, rb_getenv_fn get, char *err,
 		if (!value || rb_settings_parse(env, k, value, &why) == 0)
 			continue;
 		/* Truncation is fine: the variable name comes first. */
+		if (errlen == 0)
+			return -1;
 		(void)snprintf(err, errlen, "%s=%s: %s", rb_key_env(k), value,
 			       why);
 		one_line(err);

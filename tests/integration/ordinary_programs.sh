@@ -58,7 +58,10 @@ run() {
 	export TMP_W="$TMP/work.$n.$cfg"
 	mkdir -p "$TMP_W"
 	case $cfg in
-	plain) pre=() ;;
+	# A sanitizer build's control runs with the runtime alone, so the
+	# comparison shows the shim's effect (some hosts, dd for one, do
+	# not run cleanly under ASan at all).
+	plain) pre=(env ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}) ;;
 	preload) pre=(env LD_PRELOAD="$SHIM_PRELOAD") ;;
 	debug) pre=(env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LOG=debug) ;;
 	esac
