@@ -184,13 +184,19 @@ static void print_key(const struct rb_policy *p, enum rb_key key,
 static void print_effect(const struct rb_policy *p, unsigned port)
 {
 	struct rb_sockpolicy sp = {p->reuseaddr, p->linger, p->override};
+	enum rb_from from;
+	unsigned line;
+	bool whole = rb_policy_source(p, RB_KEY_ENABLE, 0, &from, &line)->enable;
 	bool any = p->enabled && (port ? rb_policy_for_port(p, port, &sp)
-				       : sp.reuseaddr ||
-						 sp.linger != RB_LINGER_OFF);
+				       : whole && (sp.reuseaddr ||
+						   sp.linger != RB_LINGER_OFF));
 
 	if (!any) {
 		(void)printf("effect:        none%s\n",
-			     port ? " on this port" : "");
+			     port	     ? " on this port"
+			     : p->enabled ? " except on ports that sections enable "
+					   "(try --port N)"
+					 : "");
 		return;
 	}
 	(void)printf("effect:        %s%s%s%s%s\n",

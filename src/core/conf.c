@@ -306,6 +306,9 @@ unsigned rb_conf_parse(struct rb_conf *out, const char *path,
 	const char *end = text + len;
 
 	copy_path(out, path);
+	/* Editors on other systems may start the file with a UTF-8 BOM. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
 	memset(&out->sec[0], 0, sizeof(out->sec[0]));
 	out->sec[0].kind = RB_SEC_GLOBAL;
 	out->n = 1;

@@ -361,27 +361,6 @@ static uint64_t match_programs(const struct rb_conf *conf,
 	return bits;
 }
 
-/*
- * Enabled for the program as a whole, or possibly for some port by a
- * section (a program disabled globally may be enabled on one port):
- * rb_policy_for_port() decides per port.
- */
-static bool enabled_somewhere(const struct rb_policy *p)
-{
-	if (p->enabled || (p->env.set & (1U << RB_KEY_ENABLE)))
-		return p->enabled;
-	for (unsigned i = 0; p->conf && i < p->conf->n; i++) {
-		const struct rb_section *s = &p->conf->sec[i];
-
-		if ((s->kind == RB_SEC_PORT ||
-		     (s->kind == RB_SEC_PROGRAM_PORT &&
-		      (p->programs & (1ULL << i)))) &&
-		    (s->s.set & (1U << RB_KEY_ENABLE)) && s->s.enable)
-			return true;
-	}
-	return false;
-}
-
 static const struct rb_settings *at(const struct rb_policy *p,
 				     enum rb_key key, unsigned port)
 {
@@ -389,6 +368,46 @@ static const struct rb_settings *at(const struct rb_policy *p,
 	unsigned line;
 
 	return rb_policy_source(p, key, port, &from, &line);
+}
+
+/* Does the resolved policy enable port (in range and ports)? */
+static bool port_enabled(const struct rb_policy *p, long port)
+{
+	return port >= 1 && port <= 65535 &&
+	       rb_policy_port_in(&p->ports, (unsigned)port) &&
+	       at(p, RB_KEY_ENABLE, (unsigned)port)->enable;
+}
+
+static bool edge_enabled(const struct rb_policy *p,
+			 const struct rb_portset *set)
+{
+	for (unsigned r = 0; r < set->n; r++) {
+		long lo = set->r[r].lo, hi = set->r[r].hi;
+
+		if (port_enabled(p, lo) || port_enabled(p, hi) ||
+		    port_enabled(p, lo - 1) || port_enabled(p, hi + 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A program disabled as a whole may still be enabled on some port by a
+ * section.  Settings only change at the edges of the sections' ranges
+ * and of `ports`, so trying each edge and its neighbours tries them all.
+ */
+static bool enabled_on_some_port(const struct rb_policy *p)
+{
+	if (edge_enabled(p, &p->ports))
+		return true;
+	for (unsigned i = 0; p->conf && i < p->conf->n; i++) {
+		const struct rb_section *s = &p->conf->sec[i];
+
+		if ((s->kind == RB_SEC_PORT || s->kind == RB_SEC_PROGRAM_PORT) &&
+		    edge_enabled(p, &s->ports))
+			return true;
+	}
+	return false;
 }
 
 int rb_policy_build(struct rb_policy *out, rb_getenv_fn get,
@@ -404,7 +423,12 @@ int rb_policy_build(struct rb_policy *out, rb_getenv_fn get,
 		ret = -1;
 	for (int k = 0; k < RB_KEY_N; k++)
 		take(out, at(out, (enum rb_key)k, 0), (enum rb_key)k);
-	out->enabled = ret == 0 && enabled_somewhere(out);
+	/* A variable decides for the whole process. */
+	if (ret == 0 && !out->enabled &&
+	    !(out->env.set & (1U << RB_KEY_ENABLE)))
+		out->enabled = enabled_on_some_port(out);
+	if (ret != 0)
+		out->enabled = false;
 	return ret;
 }
 

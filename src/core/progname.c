@@ -6,10 +6,34 @@
 #include <stddef.h>
 #include <string.h>
 
-/* Programs that run a script named by their first plain argument. */
-static const char *const interpreters[] = {
-	"python*", "perl*", "ruby*", "sh",   "bash",   "dash", "zsh",
-	"ksh*",	   "mksh",  "node",  "php*", "tclsh*", "lua*",
+/*
+ * Programs that run a script named by their first plain argument, and
+ * the options that change that: code given inline (no script), a value
+ * in the next word (skipped), a name in the next word (python -m
+ * MODULE, php -f FILE: used as the script's name).  Lists are words
+ * between blanks.
+ */
+struct rb_interp {
+	const char *glob;
+	const char *inline_code;
+	const char *takes_value;
+	const char *names_next;
+};
+
+static const struct rb_interp interpreters[] = {
+	{"python*", " -c ", " -W -X ", " -m "},
+	{"perl*", " -e -E ", " -I -M -m -x ", ""},
+	{"ruby*", " -e ", " -E -I -r -C -x ", ""},
+	{"node", " -e -p --eval --print ", " -r --require ", ""},
+	{"php*", " -r ", " -c -d -z ", " -f "},
+	{"lua*", " -e ", " -l ", ""},
+	{"tclsh*", "", "", ""},
+	{"sh", " -c ", " -o -O ", ""},
+	{"bash", " -c ", " -o -O ", ""},
+	{"dash", " -c ", " -o ", ""},
+	{"zsh", " -c ", " -o ", ""},
+	{"ksh*", " -c ", " -o ", ""},
+	{"mksh", " -c ", " -o ", ""},
 };
 
 static const char *base(const char *path)
@@ -19,48 +43,43 @@ static const char *base(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static bool is_interpreter(const char *name)
+static const struct rb_interp *interpreter(const char *path)
 {
 	const size_t n = sizeof(interpreters) / sizeof(interpreters[0]);
 
-	for (size_t i = 0; i < n; i++) {
-		if (fnmatch(interpreters[i], name, 0) == 0)
+	for (size_t i = 0; path && i < n; i++) {
+		if (fnmatch(interpreters[i].glob, base(path), 0) == 0)
+			return &interpreters[i];
+	}
+	return NULL;
+}
+
+/* Is word one of the blank-separated words of list? */
+static bool in_list(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(list, word); p; p = strstr(p + 1, word)) {
+		if (p > list && p[-1] == ' ' && p[n] == ' ')
 			return true;
 	}
 	return false;
 }
 
-/* perl -e, ruby -e and node -e run code given inline; sh -e does not. */
-static bool inline_code(const char *interp, const char *opt)
-{
-	if (strcmp(opt, "-c") == 0)
-		return true;
-	return (strcmp(opt, "-e") == 0 || strcmp(opt, "-E") == 0) &&
-	       (fnmatch("perl*", interp, 0) == 0 ||
-		fnmatch("ruby*", interp, 0) == 0 || strcmp(interp, "node") == 0);
-}
-
-/*
- * The script an interpreter runs: its first argument that is not an
- * option.  -c (and -e for perl, ruby, node) give code inline: no
- * script; -m names a module, which serves as well.  Options that take
- * their value as the next word are skipped with it.
- */
-static const char *script(const char *interp, int argc, char *const argv[])
+/* The script the interpreter runs: its first argument not an option. */
+static const char *script(const struct rb_interp *in, int argc,
+			  char *const argv[])
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (inline_code(interp, a))
+		if (in_list(in->inline_code, a))
 			return NULL;
-		if (strcmp(a, "--") == 0 || strcmp(a, "-m") == 0)
+		if (strcmp(a, "--") == 0 || in_list(in->names_next, a))
 			return i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0 ||
-		    strcmp(a, "-o") == 0) {
+		if (in_list(in->takes_value, a))
 			i++;
-			continue;
-		}
-		if (a[0] != '-')
+		else if (a[0] != '-')
 			return a;
 	}
 	return NULL;
@@ -83,14 +102,15 @@ void rb_names_find(struct rb_names *out, const char *exe, int argc,
 		   char *const argv[])
 {
 	const char *argv0 = argc > 0 ? argv[0] : NULL;
+	const struct rb_interp *in = interpreter(exe);
 
 	out->n = 0;
 	add(out, argv0);
 	add(out, exe);
-	if (exe && is_interpreter(base(exe)))
-		add(out, script(base(exe), argc, argv));
-	else if (argv0 && is_interpreter(base(argv0)))
-		add(out, script(base(argv0), argc, argv));
+	if (!in)
+		in = interpreter(argv0);
+	if (in)
+		add(out, script(in, argc, argv));
 }
 
 bool rb_names_match(const struct rb_names *names, const char *glob)

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conf.h"
 #include "core/policy.h"
+#include "core/progname.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -371,7 +373,7 @@ START_TEST(test_build_defaults)
 
 	use_env(NULL, 0);
 	documented_defaults(&want);
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, sizeof(err)), 0);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, sizeof(err)), 0);
 	assert_policy_eq(&got, &want);
 }
 END_TEST
@@ -448,7 +450,7 @@ START_TEST(test_build_one_var)
 	use_env(&row->env, 1);
 	documented_defaults(&want);
 	apply_row(&want, row);
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, sizeof(err)), 0);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, sizeof(err)), 0);
 	assert_policy_eq(&got, &want);
 }
 END_TEST
@@ -472,7 +474,7 @@ START_TEST(test_build_all_vars)
 	want.ports.r[0] = (struct rb_portrange){80, 80};
 	want.ports.r[1] = (struct rb_portrange){443, 443};
 	want.log = RB_LOG_DEBUG;
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, sizeof(err)), 0);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, sizeof(err)), 0);
 	assert_policy_eq(&got, &want);
 }
 END_TEST
@@ -522,7 +524,7 @@ START_TEST(test_build_bad)
 	char err[RB_ERR_MAX] = "";
 
 	use_env(&row->env, 1);
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, sizeof(err)), -1);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, sizeof(err)), -1);
 	ck_assert_int_eq(got.enabled, false);
 	ck_assert_str_eq(err, row->err);
 	/* None of these set a good REBIND_LOG: the default stays. */
@@ -550,7 +552,7 @@ START_TEST(test_build_bad_keeps_good_log)
 	char err[RB_ERR_MAX] = "";
 
 	use_env(env, NELEM(env));
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, sizeof(err)), -1);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, sizeof(err)), -1);
 	ck_assert_int_eq(got.enabled, false);
 	ck_assert_int_eq(got.log, kept_log[_i].want);
 	ck_assert_str_eq(err, "REBIND_PORTS=80-: missing port number");
@@ -567,7 +569,7 @@ START_TEST(test_build_bad_log_with_others)
 	char err[RB_ERR_MAX] = "";
 
 	use_env(env, NELEM(env));
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, sizeof(err)), -1);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, sizeof(err)), -1);
 	ck_assert_int_eq(got.enabled, false);
 	ck_assert_int_eq(got.log, RB_LOG_WARN);
 	ck_assert_str_eq(err, "REBIND_LOG=loud: "
@@ -597,7 +599,7 @@ START_TEST(test_build_err_truncated)
 		want[keep] = '\0';
 	}
 	use_env(env, NELEM(env));
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, len), -1);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, len), -1);
 	ck_assert_int_eq(got.enabled, false);
 	ck_assert_mem_eq(err, want, sizeof(err));
 }
@@ -612,7 +614,7 @@ START_TEST(test_build_err_long_value)
 
 	memset(err, 'X', sizeof(err));
 	use_env(env, NELEM(env));
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, RB_ERR_MAX), -1);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, RB_ERR_MAX), -1);
 	ck_assert_uint_eq(strnlen(err, RB_ERR_MAX), RB_ERR_MAX - 1);
 	ck_assert_int_eq(err[RB_ERR_MAX], 'X');
 	ck_assert_int_eq(strncmp(err, "REBIND_PORTS=999", 16), 0);
@@ -635,7 +637,7 @@ START_TEST(test_build_err_one_line)
 	char err[RB_ERR_MAX] = "";
 
 	use_env(&newline_env[_i], 1);
-	ck_assert_int_eq(rb_policy_build(&got, env_get, err, sizeof(err)), -1);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err, sizeof(err)), -1);
 	ck_assert_int_eq(strncmp(err, newline_env[_i].name,
 				 strlen(newline_env[_i].name)),
 			 0);
@@ -669,16 +671,16 @@ static const struct for_port_row for_port[] = {
 	{true, false, L_OFF, NULL, 80, false, {0}},
 	{true, false, L_OFF, "80", 80, false, {0}},
 	/* Every combination of options that does something. */
-	{true, true, L_OFF, NULL, 80, true, {true, L_OFF}},
-	{true, true, L_ABORT, NULL, 80, true, {true, L_ABORT}},
-	{true, true, L_SAFE, NULL, 80, true, {true, L_SAFE}},
-	{true, false, L_ABORT, NULL, 80, true, {false, L_ABORT}},
-	{true, false, L_SAFE, NULL, 80, true, {false, L_SAFE}},
+	{true, true, L_OFF, NULL, 80, true, {true, L_OFF, false}},
+	{true, true, L_ABORT, NULL, 80, true, {true, L_ABORT, false}},
+	{true, true, L_SAFE, NULL, 80, true, {true, L_SAFE, false}},
+	{true, false, L_ABORT, NULL, 80, true, {false, L_ABORT, false}},
+	{true, false, L_SAFE, NULL, 80, true, {false, L_SAFE, false}},
 	/* Edges of the port set. */
-	{true, true, L_OFF, NULL, 1, true, {true, L_OFF}},
-	{true, true, L_OFF, NULL, 65535, true, {true, L_OFF}},
-	{true, true, L_OFF, "80,443", 443, true, {true, L_OFF}},
-	{true, true, L_OFF, "8000-8100", 8100, true, {true, L_OFF}},
+	{true, true, L_OFF, NULL, 1, true, {true, L_OFF, false}},
+	{true, true, L_OFF, NULL, 65535, true, {true, L_OFF, false}},
+	{true, true, L_OFF, "80,443", 443, true, {true, L_OFF, false}},
+	{true, true, L_OFF, "8000-8100", 8100, true, {true, L_OFF, false}},
 };
 
 START_TEST(test_for_port)
@@ -715,7 +717,7 @@ START_TEST(test_for_port_after_bad_build)
 	char err[RB_ERR_MAX];
 
 	use_env(env, NELEM(env));
-	ck_assert_int_eq(rb_policy_build(&p, env_get, err, sizeof(err)), -1);
+	ck_assert_int_eq(rb_policy_build(&p, env_get, NULL, NULL, err, sizeof(err)), -1);
 	ck_assert_int_eq(rb_policy_for_port(&p, 80, &out), false);
 }
 END_TEST
@@ -756,6 +758,261 @@ START_TEST(test_unknown_names)
 	ck_assert_ptr_nonnull(vn);
 	ck_assert_int_eq(rb_policy_parse_linger(ln, &l), -1);
 	ck_assert_int_eq(rb_policy_parse_level(vn, &v), -1);
+}
+END_TEST
+
+/* precedence: one row per line of the layering table ---------------- */
+
+/*
+ * env REBIND_* > [program NAME port SPEC] > [program NAME] > [port SPEC]
+ * > global section > default; within a level the last section wins.
+ */
+struct prec_row {
+	const char *conf;
+	struct env env[2];		/* name NULL: unused */
+	const char *names[RB_NAMES_MAX]; /* NULL-terminated */
+	unsigned port;
+	enum rb_key key;
+	bool enabled; /* p->enabled, the program as a whole */
+	bool on;      /* rb_policy_for_port() */
+	int value;    /* of key: see prec_value() */
+	enum rb_from from;
+	unsigned line;
+};
+
+#define APP  {"app"}
+#define E0   {{NULL, NULL}}
+#define F_DEF  RB_FROM_DEFAULT
+#define F_ENV  RB_FROM_ENV
+#define F_FILE RB_FROM_FILE
+
+static const struct prec_row prec[] = {
+	/* default only */
+	{"", E0, APP, 80, RB_KEY_LINGER, true, true, L_OFF, F_DEF, 0},
+	{"", E0, APP, 80, RB_KEY_REUSEADDR, true, true, true, F_DEF, 0},
+	/* global beats default */
+	{"\nlinger = abort\n", E0, APP, 80, RB_KEY_LINGER, true, true,
+	 L_ABORT, F_FILE, 2},
+	/* [port] beats global */
+	{"linger = abort\n[port 80]\nlinger = safe-abort\n", E0, APP, 80,
+	 RB_KEY_LINGER, true, true, L_SAFE, F_FILE, 3},
+	{"[port 80]\nlinger = safe-abort\n[port 81]\n", E0, APP, 80,
+	 RB_KEY_LINGER, true, true, L_SAFE, F_FILE, 2},
+	/* [program] beats [port], even when the [port] comes later */
+	{"[program app]\nlinger = safe-abort\n[port 80]\nlinger = abort\n",
+	 E0, APP, 80, RB_KEY_LINGER, true, true, L_SAFE, F_FILE, 2},
+	{"[port 80]\nlinger = abort\n[program app]\nlinger = safe-abort\n",
+	 E0, APP, 80, RB_KEY_LINGER, true, true, L_SAFE, F_FILE, 4},
+	/* [program port] beats [program] */
+	{"[program app port 80]\nlinger = abort\n"
+	 "[program app]\nlinger = safe-abort\n",
+	 E0, APP, 80, RB_KEY_LINGER, true, true, L_ABORT, F_FILE, 2},
+	/* env beats [program port] */
+	{"[program app port 80]\nlinger = abort\n",
+	 {{"REBIND_LINGER", "safe-abort"}}, APP, 80, RB_KEY_LINGER, true,
+	 true, L_SAFE, F_ENV, 0},
+	{"[program app port 80]\nreuseaddr = on\n",
+	 {{"REBIND_REUSEADDR", "off"}, {"REBIND_LINGER", "abort"}}, APP, 80,
+	 RB_KEY_REUSEADDR, true, true, false, F_ENV, 0},
+	/* the last section of a level wins */
+	{"[port 80]\nlinger = abort\n[port 70-90]\nlinger = safe-abort\n", E0,
+	 APP, 80, RB_KEY_LINGER, true, true, L_SAFE, F_FILE, 4},
+	{"[program a*]\nlinger = abort\n[program app]\nlinger = off\n", E0,
+	 APP, 80, RB_KEY_LINGER, true, true, L_OFF, F_FILE, 4},
+	{"[program app]\nlinger = abort\n[program a*]\nlinger = safe-abort\n",
+	 E0, APP, 80, RB_KEY_LINGER, true, true, L_SAFE, F_FILE, 4},
+	{"[program app port 80]\nlinger = abort\n"
+	 "[program * port 1-100]\nlinger = safe-abort\n",
+	 E0, APP, 80, RB_KEY_LINGER, true, true, L_SAFE, F_FILE, 4},
+	/* a later section that does not set the key changes nothing */
+	{"[port 80]\nlinger = abort\n[port 80]\nreuseaddr = on\n", E0, APP,
+	 80, RB_KEY_LINGER, true, true, L_ABORT, F_FILE, 2},
+	/* a [port] section for another port does not apply */
+	{"linger = abort\n[port 81]\nlinger = safe-abort\n", E0, APP, 80,
+	 RB_KEY_LINGER, true, true, L_ABORT, F_FILE, 1},
+	{"[program app port 81]\nlinger = safe-abort\n", E0, APP, 80,
+	 RB_KEY_LINGER, true, true, L_OFF, F_DEF, 0},
+	/* a [program] section for another program does not apply */
+	{"linger = abort\n[program other]\nlinger = safe-abort\n", E0, APP,
+	 80, RB_KEY_LINGER, true, true, L_ABORT, F_FILE, 1},
+	{"[program other port 80]\nlinger = safe-abort\n", E0, APP, 80,
+	 RB_KEY_LINGER, true, true, L_OFF, F_DEF, 0},
+	{"[program app]\nlinger = abort\n", E0, {NULL}, 80, RB_KEY_LINGER,
+	 true, true, L_OFF, F_DEF, 0},
+	/* any of the program's names will do */
+	{"[program app.py]\nlinger = abort\n", E0,
+	 {"python3", "python3.11", "app.py"}, 80, RB_KEY_LINGER, true, true,
+	 L_ABORT, F_FILE, 2},
+	/* ports gates [port] sections: outside it, nothing at all */
+	{"ports = 80\n[port 8080]\nlinger = abort\n", E0, APP, 8080,
+	 RB_KEY_PORTS, true, false, false, F_FILE, 1},
+	{"ports = 80\n[port 8080]\nlinger = abort\n", E0, APP, 80,
+	 RB_KEY_PORTS, true, true, true, F_FILE, 1},
+	{"[program app]\nports = 8000-8100\n", E0, APP, 80, RB_KEY_PORTS,
+	 true, false, false, F_FILE, 2},
+	/* REBIND_PORTS beats the file's ports */
+	{"ports = 80\n", {{"REBIND_PORTS", "8080"}}, APP, 8080, RB_KEY_PORTS,
+	 true, true, true, F_ENV, 0},
+	{"ports = 80\n", {{"REBIND_PORTS", "8080"}}, APP, 80, RB_KEY_PORTS,
+	 true, false, false, F_ENV, 0},
+	/* enable = no globally, yes for one program */
+	{"enable = no\n[program X]\nenable = yes\n", E0, {"X"}, 80,
+	 RB_KEY_ENABLE, true, true, true, F_FILE, 3},
+	{"enable = no\n[program X]\nenable = yes\n", E0, {"Y"}, 80,
+	 RB_KEY_ENABLE, false, false, false, F_FILE, 1},
+	/* enable = no in [port]: that port alone is left alone */
+	{"[port 80]\nenable = no\n", E0, APP, 80, RB_KEY_ENABLE, true, false,
+	 false, F_FILE, 2},
+	{"[port 80]\nenable = no\n", E0, APP, 81, RB_KEY_ENABLE, true, true,
+	 true, F_DEF, 0},
+	/* a program disabled as a whole, enabled on one port */
+	{"enable = no\n[port 80]\nenable = yes\n", E0, APP, 80,
+	 RB_KEY_ENABLE, true, true, true, F_FILE, 3},
+	{"enable = no\n[port 80]\nenable = yes\n", E0, APP, 81,
+	 RB_KEY_ENABLE, true, false, false, F_FILE, 1},
+	{"enable = no\n[program other port 80]\nenable = yes\n", E0, APP, 80,
+	 RB_KEY_ENABLE, false, false, false, F_FILE, 1},
+	{"[program app port 80]\nenable = no\n", E0, APP, 80, RB_KEY_ENABLE,
+	 true, false, false, F_FILE, 2},
+	{"[program X]\nenable = no\n[program X port 80]\nenable = yes\n", E0,
+	 {"X"}, 80, RB_KEY_ENABLE, true, true, true, F_FILE, 4},
+	{"[program X]\nenable = no\n[program X port 80]\nenable = yes\n", E0,
+	 {"X"}, 81, RB_KEY_ENABLE, true, false, false, F_FILE, 2},
+	/* a [port] section cannot undo a [program] section: nothing to do */
+	{"[program X]\nenable = no\n[port 80]\nenable = yes\n", E0, {"X"},
+	 80, RB_KEY_ENABLE, false, false, false, F_FILE, 2},
+	/* only the ports inside `ports` count when a section enables */
+	{"enable = no\nports = 8080\n[port 80-9000]\nenable = yes\n", E0, APP,
+	 8080, RB_KEY_ENABLE, true, true, true, F_FILE, 4},
+	{"enable = no\nports = 9500\n[port 80-9000]\nenable = yes\n", E0, APP,
+	 8080, RB_KEY_ENABLE, false, false, false, F_FILE, 4},
+	/* a piece of a range, between later sections' edges */
+	{"enable = no\n[port 1-100]\nenable = yes\n[port 1-10,90-100]\n"
+	 "enable = no\n", E0, APP, 50, RB_KEY_ENABLE, true, true, true, F_FILE, 3},
+	/* REBIND_ENABLE beats the file, both ways */
+	{"[program X]\nenable = yes\n", {{"REBIND_ENABLE", "no"}}, {"X"}, 80,
+	 RB_KEY_ENABLE, false, false, false, F_ENV, 0},
+	{"enable = no\n[port 80]\nenable = yes\n", {{"REBIND_ENABLE", "no"}},
+	 APP, 80, RB_KEY_ENABLE, false, false, false, F_ENV, 0},
+	{"enable = no\n", {{"REBIND_ENABLE", "yes"}}, APP, 80, RB_KEY_ENABLE,
+	 true, true, true, F_ENV, 0},
+	/* log from a [program] section */
+	{"log = error\n[program X]\nlog = debug\n", E0, {"X"}, 80, RB_KEY_LOG,
+	 true, true, RB_LOG_DEBUG, F_FILE, 3},
+	{"log = error\n[program X]\nlog = debug\n", E0, {"Y"}, 80, RB_KEY_LOG,
+	 true, true, RB_LOG_ERROR, F_FILE, 1},
+	{"[program X]\nlog = debug\n", {{"REBIND_LOG", "off"}}, {"X"}, 80,
+	 RB_KEY_LOG, true, true, RB_LOG_OFF, F_ENV, 0},
+	/* override from a [port] section */
+	{"[port 80]\noverride = yes\n", E0, APP, 80, RB_KEY_OVERRIDE, true,
+	 true, true, F_FILE, 2},
+	{"[port 80]\noverride = yes\n", E0, APP, 81, RB_KEY_OVERRIDE, true,
+	 true, false, F_DEF, 0},
+	{"override = yes\n[port 80]\noverride = no\n", E0, APP, 80,
+	 RB_KEY_OVERRIDE, true, true, false, F_FILE, 3},
+};
+
+#undef APP
+#undef E0
+#undef F_DEF
+#undef F_ENV
+#undef F_FILE
+
+/* The value of row->key that the policy gives, as an int. */
+static int prec_value(const struct rb_policy *p, enum rb_key key,
+		      unsigned port, const struct rb_sockpolicy *out, bool on)
+{
+	switch (key) {
+	case RB_KEY_ENABLE:
+		return on;
+	case RB_KEY_PORTS:
+		return rb_policy_port_in(&p->ports, port);
+	case RB_KEY_LOG:
+		return (int)p->log;
+	case RB_KEY_REUSEADDR:
+		return out->reuseaddr;
+	case RB_KEY_LINGER:
+		return (int)out->linger;
+	default:
+		return out->override;
+	}
+}
+
+static struct rb_conf prec_conf;
+
+static void prec_build(const struct prec_row *row, struct rb_policy *p)
+{
+	struct rb_names names = {0, {NULL}};
+	char err[RB_ERR_MAX] = "";
+	size_t nenv = 0;
+
+	while (nenv < NELEM(row->env) && row->env[nenv].name)
+		nenv++;
+	while (names.n < RB_NAMES_MAX && row->names[names.n]) {
+		names.name[names.n] = row->names[names.n];
+		names.n++;
+	}
+	ck_assert_uint_eq(rb_conf_parse(&prec_conf, "t.conf", row->conf,
+					strlen(row->conf), NULL, NULL),
+			  0);
+	use_env(row->env, nenv);
+	ck_assert_int_eq(rb_policy_build(p, env_get, &prec_conf, &names, err,
+					 sizeof(err)),
+			 0);
+}
+
+START_TEST(test_precedence)
+{
+	const struct prec_row *row = &prec[_i];
+	struct rb_policy p;
+	struct rb_sockpolicy out;
+	enum rb_from from = (enum rb_from)-1;
+	unsigned line = 4242;
+	bool on;
+
+	prec_build(row, &p);
+	memset(&out, 0xa5, sizeof(out));
+	on = rb_policy_for_port(&p, row->port, &out);
+	ck_assert_int_eq(p.enabled, row->enabled);
+	ck_assert_int_eq(on, row->on);
+	/* Per-socket values mean something only where rebind acts. */
+	if (on || row->key == RB_KEY_ENABLE || row->key == RB_KEY_PORTS ||
+	    row->key == RB_KEY_LOG)
+		ck_assert_int_eq(prec_value(&p, row->key, row->port, &out, on),
+				 row->value);
+	ck_assert_ptr_nonnull(
+		rb_policy_source(&p, row->key, row->port, &from, &line));
+	ck_assert_int_eq(from, row->from);
+	ck_assert_uint_eq(line, row->line);
+}
+END_TEST
+
+/* env: REBIND_ENABLE and REBIND_OVERRIDE each set their own field ---- */
+
+static const struct {
+	struct env env;
+	bool enabled;
+	bool override;
+} env_flags[] = {
+	{{"REBIND_ENABLE", "no"}, false, false},
+	{{"REBIND_ENABLE", "yes"}, true, false},
+	{{"REBIND_OVERRIDE", "yes"}, true, true},
+	{{"REBIND_OVERRIDE", "no"}, true, false},
+};
+
+START_TEST(test_env_flags)
+{
+	struct rb_policy got, want;
+	char err[RB_ERR_MAX] = "";
+
+	use_env(&env_flags[_i].env, 1);
+	documented_defaults(&want);
+	want.enabled = env_flags[_i].enabled;
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err,
+					 sizeof(err)),
+			 0);
+	assert_policy_eq(&got, &want);
+	ck_assert_int_eq(got.override, env_flags[_i].override);
 }
 END_TEST
 
@@ -833,6 +1090,8 @@ static Suite *policy_suite(void)
 	add_loop(s, "level_name", test_level_name, NELEM(level_ok));
 	tc = add_tcase(s, "unknown_names");
 	tcase_add_test(tc, test_unknown_names);
+	add_loop(s, "precedence", test_precedence, NELEM(prec));
+	add_loop(s, "env_enable_override", test_env_flags, NELEM(env_flags));
 	return s;
 }
 
