@@ -13,7 +13,7 @@
 
 /* No valid value comes near this; longer ones are refused, not cut. */
 #define RB_VALUE_MAX 1024
-#define RB_CONF_SIZE_MAX (1024 * 1024)
+#define RB_CONF_SIZE_MAX (1024L * 1024L)
 
 struct parser {
 	struct rb_conf *conf;
@@ -33,17 +33,21 @@ struct span {
 __attribute__((format(printf, 2, 3))) static void
 error(struct parser *ps, const char *fmt, ...)
 {
-	char msg[RB_ERR_MAX + RB_CONF_PATH_MAX];
-	/* Line 0: the file as a whole (cannot open it, say). */
-	int n = ps->line ? snprintf(msg, sizeof(msg), "%s:%u: ",
-				    ps->conf->path, ps->line)
-			 : snprintf(msg, sizeof(msg), "%s: ", ps->conf->path);
+	/* Room for the path, a line number and the message: never cut. */
+	char msg[RB_CONF_PATH_MAX + RB_ERR_MAX + 16];
+	char what[RB_ERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof(msg))
-		(void)vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* Line 0: the file as a whole (cannot open it, say). */
+	if (ps->line)
+		(void)snprintf(msg, sizeof(msg), "%s:%u: %s", ps->conf->path,
+			       ps->line, what);
+	else
+		(void)snprintf(msg, sizeof(msg), "%s: %s", ps->conf->path,
+			       what);
 	ps->errors++;
 	if (ps->report)
 		ps->report(ps->ctx, msg);
@@ -302,13 +306,17 @@ unsigned rb_conf_parse(struct rb_conf *out, const char *path,
 		       void *ctx)
 {
 	struct parser ps = {out, &out->sec[0], 0, 0, report, ctx};
-	const char *p = text;
-	const char *end = text + len;
+	const char *p;
+	const char *end;
 
 	copy_path(out, path);
 	/* Editors on other systems may start the file with a UTF-8 BOM. */
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		p += 3;
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
+	p = text;
+	end = text + len;
 	memset(&out->sec[0], 0, sizeof(out->sec[0]));
 	out->sec[0].kind = RB_SEC_GLOBAL;
 	out->n = 1;

@@ -361,8 +361,8 @@ static uint64_t match_programs(const struct rb_conf *conf,
 	return bits;
 }
 
-static const struct rb_settings *at(const struct rb_policy *p,
-				     enum rb_key key, unsigned port)
+static const struct rb_settings *setting_at(const struct rb_policy *p,
+					     enum rb_key key, unsigned port)
 {
 	enum rb_from from;
 	unsigned line;
@@ -375,7 +375,7 @@ static bool port_enabled(const struct rb_policy *p, long port)
 {
 	return port >= 1 && port <= 65535 &&
 	       rb_policy_port_in(&p->ports, (unsigned)port) &&
-	       at(p, RB_KEY_ENABLE, (unsigned)port)->enable;
+	       setting_at(p, RB_KEY_ENABLE, (unsigned)port)->enable;
 }
 
 static bool edge_enabled(const struct rb_policy *p,
@@ -422,7 +422,7 @@ int rb_policy_build(struct rb_policy *out, rb_getenv_fn get,
 	if (read_env(&out->env, get, err, errlen))
 		ret = -1;
 	for (int k = 0; k < RB_KEY_N; k++)
-		take(out, at(out, (enum rb_key)k, 0), (enum rb_key)k);
+		take(out, setting_at(out, (enum rb_key)k, 0), (enum rb_key)k);
 	/* A variable decides for the whole process. */
 	if (ret == 0 && !out->enabled &&
 	    !(out->env.set & (1U << RB_KEY_ENABLE)))
@@ -442,11 +442,11 @@ bool rb_policy_for_port(const struct rb_policy *p, unsigned port,
 		out->linger = p->linger;
 		out->override = p->override;
 	} else {
-		if (!at(p, RB_KEY_ENABLE, port)->enable)
+		if (!setting_at(p, RB_KEY_ENABLE, port)->enable)
 			return false;
-		out->reuseaddr = at(p, RB_KEY_REUSEADDR, port)->reuseaddr;
-		out->linger = at(p, RB_KEY_LINGER, port)->linger;
-		out->override = at(p, RB_KEY_OVERRIDE, port)->override;
+		out->reuseaddr = setting_at(p, RB_KEY_REUSEADDR, port)->reuseaddr;
+		out->linger = setting_at(p, RB_KEY_LINGER, port)->linger;
+		out->override = setting_at(p, RB_KEY_OVERRIDE, port)->override;
 	}
 	return out->reuseaddr || out->linger != RB_LINGER_OFF;
 }

@@ -70,7 +70,7 @@ static int load_conf(const struct rb_conf **out, char *err)
 static void init_policy(void)
 {
 	char err[RB_ERR_MAX] = "";
-	char spare[RB_ERR_MAX];
+	char spare[RB_ERR_MAX] = "";
 	const struct rb_conf *c;
 	struct rb_names names = {0};
 	int bad = load_conf(&c, err);
