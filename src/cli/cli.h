@@ -28,6 +28,7 @@ void rb_cli_warn_unpreloadable(const char *cmd);
 struct rb_conf;
 struct rb_names;
 struct rb_policy;
+struct rb_portset;
 
 /*
  * Load the config file and the environment exactly as the library would
@@ -43,5 +44,15 @@ const char *rb_cli_conf_path(void);
 
 int rb_cli_check(int argc, char **argv);
 int rb_cli_explain(int argc, char **argv);
+int rb_cli_status(int argc, char **argv);
+int rb_cli_purge(int argc, char **argv);
+
+/*
+ * Destroy the TIME_WAIT entries on the ports of set, and nothing else
+ * (sock_diag SOCK_DESTROY; needs CAP_NET_ADMIN).  0 with the count in
+ * *destroyed, or -1 with one line's worth of reason in why.
+ */
+int rb_cli_purge_ports(const struct rb_portset *set, unsigned *destroyed,
+		       char *why, size_t len);
 
 #endif

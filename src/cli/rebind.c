@@ -24,6 +24,8 @@ enum rb_envopt_id {
 
 /* getopt_long values of the options above, clear of any short option. */
 #define RB_OPT_BASE 256
+/* --purge-timewait: acts itself rather than setting a variable. */
+#define RB_OPT_PURGE (RB_OPT_BASE + RB_OPT_N)
 
 struct rb_envopt {
 	const char *name;
@@ -43,6 +45,7 @@ enum rb_action {
 struct rb_cli {
 	enum rb_action action;
 	const char *val[RB_OPT_N];
+	bool purge; /* --purge-timewait */
 };
 
 static const char *check_linger(const char *s)
@@ -95,6 +98,7 @@ static const struct option rb_longopts[] = {
 	 RB_OPT_BASE + RB_OPT_NO_REUSEADDR},
 	{"log", required_argument, NULL, RB_OPT_BASE + RB_OPT_LOG},
 	{"config", required_argument, NULL, RB_OPT_BASE + RB_OPT_CONFIG},
+	{"purge-timewait", no_argument, NULL, RB_OPT_PURGE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -104,10 +108,14 @@ static const char rb_usage[] =
 	"Usage: rebind [OPTION]... [--] COMMAND [ARG]...\n"
 	"       rebind check [FILE]\n"
 	"       rebind explain [--program NAME] [--port N] [-- COMMAND [ARG]...]\n"
+	"       rebind status [--json] PORT...\n"
+	"       rebind purge PORT...\n"
 	"Run COMMAND with librebind.so preloaded, so that it can be restarted\n"
 	"at once although its port is full of TIME_WAIT entries.  check reports\n"
 	"the errors of a config file; explain shows the settings a program\n"
-	"gets and where each comes from.\n"
+	"gets and where each comes from.  status tells whether a restart on\n"
+	"PORT would bind now, and why not; purge destroys the TIME_WAIT\n"
+	"entries on PORT (as root) so that it can.\n"
 	"\n"
 	"  --linger=MODE   off, abort or safe-abort (sets REBIND_LINGER)\n"
 	"  --ports=SPEC    only these ports, e.g. 80,443,8000-8100\n"
@@ -116,6 +124,9 @@ static const char rb_usage[] =
 	"  --log=LEVEL     off, error, warn, info or debug (sets REBIND_LOG)\n"
 	"  --config=FILE   read FILE instead of " RB_CONF_PATH "\n"
 	"                  (sets REBIND_CONFIG)\n"
+	"  --purge-timewait  first destroy the TIME_WAIT entries on the ports\n"
+	"                  of --ports or REBIND_PORTS (as root; on failure,\n"
+	"                  warn and run COMMAND anyway)\n"
 	"  -h, --help      print this help and exit\n"
 	"  -V, --version   print the version and exit\n"
 	"\n"
@@ -130,7 +141,9 @@ static const char rb_usage[] =
 	"\n"
 	"Exit status: 125 if rebind fails, 126 if COMMAND cannot be run,\n"
 	"127 if COMMAND is not found, else the status of COMMAND; check and\n"
-	"explain: 0 good, 1 a bad setting, 2 bad arguments or unreadable file.\n"
+	"explain: 0 good, 1 a bad setting, 2 bad arguments or unreadable\n"
+	"file; status: 0 a restart would bind, 1 it would not, 2 error;\n"
+	"purge: 0 done, 1 not permitted or not supported, 2 bad arguments.\n"
 	"See rebind(1) for the limits (the stopped instance must have run\n"
 	"under rebind too; static and set-uid programs are not covered).\n";
 
@@ -205,6 +218,10 @@ static int parse_options(int argc, char **argv, struct rb_cli *cli)
 				return -1;
 			continue;
 		}
+		if (c == RB_OPT_PURGE) {
+			cli->purge = true;
+			continue;
+		}
 		option_error(c, argv[at]);
 		return -1;
 	}
@@ -235,14 +252,44 @@ static int check_environment(void)
 	return rb_cli_load(&p, &conf, NULL) == RB_EXIT_OK ? 0 : -1;
 }
 
+static int check_purge(const struct rb_cli *cli)
+{
+	if (!cli->purge || getenv("REBIND_PORTS"))
+		return 0;
+	(void)fputs("rebind: --purge-timewait needs --ports or REBIND_PORTS "
+		    "(the ports to purge)\n", stderr);
+	return -1;
+}
+
+/*
+ * A purge that fails (no CAP_NET_ADMIN) only means the start may wait
+ * for TIME_WAIT as it would have without the option, so it warns and
+ * COMMAND runs: a supervisor gets the daemon, or the daemon's own bind
+ * error, not an extra way to fail.
+ */
+static void purge_timewait(void)
+{
+	struct rb_portset set;
+	unsigned n;
+	char why[256];
+
+	/* check_environment() has already accepted the value. */
+	if (rb_policy_parse_ports(getenv("REBIND_PORTS"), &set, NULL) == 0 &&
+	    rb_cli_purge_ports(&set, &n, why, sizeof(why)))
+		(void)fprintf(stderr, "rebind: --purge-timewait: %s; running "
+				      "the command anyway\n", why);
+}
+
 static int cmd_exec(const struct rb_cli *cli, char **cmd)
 {
 	char lib[PATH_MAX];
 	int err;
 
-	if (apply_envopts(cli) || check_environment() ||
+	if (apply_envopts(cli) || check_purge(cli) || check_environment() ||
 	    rb_cli_find_library(lib, sizeof(lib)) || rb_cli_set_preload(lib))
 		return RB_EXIT_OWN;
+	if (cli->purge)
+		purge_timewait();
 	rb_cli_warn_unpreloadable(cmd[0]);
 	execvp(cmd[0], cmd);
 	err = errno;
@@ -264,6 +311,8 @@ static rb_sub_fn subcommand(char **argv, int first)
 	} subs[] = {
 		{"check", rb_cli_check},
 		{"explain", rb_cli_explain},
+		{"status", rb_cli_status},
+		{"purge", rb_cli_purge},
 	};
 
 	if (strcmp(argv[first - 1], "--") == 0)
@@ -277,7 +326,7 @@ static rb_sub_fn subcommand(char **argv, int first)
 
 int main(int argc, char **argv)
 {
-	struct rb_cli cli = {RB_ACT_RUN, {NULL}};
+	struct rb_cli cli = {.action = RB_ACT_RUN};
 	rb_sub_fn sub;
 	int first = parse_options(argc, argv, &cli);
 
@@ -293,6 +342,11 @@ int main(int argc, char **argv)
 		return RB_EXIT_OWN;
 	}
 	sub = subcommand(argv, first);
+	if (sub && cli.purge) {
+		(void)fputs("rebind: --purge-timewait is for COMMAND, not for "
+			    "subcommands\n", stderr);
+		return RB_EXIT_USAGE;
+	}
 	if (sub)
 		return apply_envopts(&cli) ? RB_EXIT_USAGE
 					   : sub(argc - first, argv + first);

@@ -58,8 +58,8 @@ static int send_req(int nl, uint16_t type, uint16_t flags,
 }
 
 /*
- * NLMSG_ERROR (an ack when 0) and NLMSG_DONE carry the request's
- * status as a negative errno; DONE had none before Linux 4.x.
+ * NLMSG_ERROR carries the request's status (0: an ack), NLMSG_DONE the
+ * dump's; either as 0 or a negative errno.
  */
 static int msg_status(struct nlmsghdr *h)
 {
@@ -69,6 +69,8 @@ static int msg_status(struct nlmsghdr *h)
 		memcpy(&err, NLMSG_DATA(h), sizeof(err));
 	else if (h->nlmsg_type == NLMSG_ERROR)
 		return -EPROTO;
+	if (h->nlmsg_type == NLMSG_DONE)
+		return err < 0 ? err : 0;
 	return err <= 0 ? err : -EPROTO;
 }
 
@@ -92,10 +94,13 @@ static void deliver(struct nlmsghdr *h, rb_diag_fn fn, void *ctx)
 /* One datagram of replies: RB_NL_MORE, or the request's status. */
 static int walk(char *buf, size_t len, rb_diag_fn fn, void *ctx)
 {
-	int left = (int)len;
+	/* Not NLMSG_OK/NLMSG_NEXT: they compare signed with unsigned. */
+	for (size_t off = 0; off + sizeof(struct nlmsghdr) <= len;) {
+		struct nlmsghdr *h = (struct nlmsghdr *)(void *)(buf + off);
 
-	for (struct nlmsghdr *h = (struct nlmsghdr *)(void *)buf;
-	     NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - off)
+			return -EPROTO;
+		off += NLMSG_ALIGN(h->nlmsg_len);
 		if (h->nlmsg_seq != seq)
 			continue;
 		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
@@ -130,8 +135,7 @@ static int recv_replies(int nl, rb_diag_fn fn, void *ctx)
 	}
 }
 
-int rb_diag_dump(int nl, int family, uint32_t states, rb_diag_fn fn,
-		 void *ctx)
+int rb_diag_dump(int nl, int family, uint32_t states, rb_diag_fn fn, void *ctx)
 {
 	struct inet_diag_req_v2 r;
 	int ret;
@@ -258,8 +262,8 @@ static void scan_pid(pid_t pid, const char *want, struct rb_owners *out)
 		return;
 	}
 	while ((e = readdir(d))) {
-		ssize_t n = readlinkat(dirfd(d), e->d_name, link,
-				       sizeof(link) - 1);
+		ssize_t n =
+			readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
 
 		if (n <= 0)
 			continue;

@@ -29,8 +29,7 @@ typedef void (*rb_diag_fn)(void *ctx, const struct rb_diag_sock *s);
 int rb_diag_open(void);
 
 /* Calls fn for each TCP socket of family in states (bits 1 << TCP_*). */
-int rb_diag_dump(int nl, int family, uint32_t states, rb_diag_fn fn,
-		 void *ctx);
+int rb_diag_dump(int nl, int family, uint32_t states, rb_diag_fn fn, void *ctx);
 
 /*
  * SOCK_DESTROY the socket s names by addresses, ports and cookie, so
@@ -48,14 +47,14 @@ void rb_diag_addr(const struct rb_diag_sock *s, char *buf, size_t len);
 
 struct rb_owner {
 	pid_t pid;
-	int fd;		/* the socket's descriptor in pid */
-	char comm[32];	/* /proc/PID/comm */
-	int rebind;	/* librebind.so mapped: 1, 0, -1 unknown */
+	int fd;	       /* the socket's descriptor in pid */
+	char comm[32]; /* /proc/PID/comm */
+	int rebind;    /* librebind.so mapped: 1, 0, -1 unknown */
 };
 
 struct rb_owners {
-	unsigned n;   /* processes found; the first RB_OWNERS_MAX in o */
-	bool denied;  /* a /proc/PID/fd could not be read: n may be short */
+	unsigned n;  /* processes found; the first RB_OWNERS_MAX in o */
+	bool denied; /* a /proc/PID/fd could not be read: n may be short */
 	struct rb_owner o[RB_OWNERS_MAX];
 };
 
