@@ -3,12 +3,12 @@
 # reports through its output and exit status; groff's exit status ignores
 # warnings, so any text on its standard error counts as a failure.
 #
-# Environment (from AM_TESTS_ENVIRONMENT): srcdir, the absolute source
-# directory.  Exit 0 pass, 1 fail, 77 skip (neither tool), 99 hard error.
+# The pages are generated in the build directory (doc/*.in with the
+# configured paths), where the harness runs this test.
+# Exit 0 pass, 1 fail, 77 skip (neither tool), 99 hard error.
 set -u
 
 pages=(doc/rebind.1 doc/rebind.conf.5)
-src="${srcdir:-.}"
 
 have_mandoc=false
 have_groff=false
@@ -34,7 +34,7 @@ macros_of() {
 failed=0
 checked=0
 for page in "${pages[@]}"; do
-	file="$src/$page"
+	file="$page"
 	if [ ! -f "$file" ]; then
 		echo "man_lint.sh: $file is missing" >&2
 		exit 99
