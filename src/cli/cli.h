@@ -39,6 +39,9 @@ struct rb_portset;
 int rb_cli_load(struct rb_policy *p, const struct rb_conf **conf,
 		const struct rb_names *names);
 
+/* One port number, 1-65535, into *out; -1 (saying nothing) otherwise. */
+int rb_cli_port(const char *s, unsigned *out);
+
 /* The file the library would read: REBIND_CONFIG, else the system one. */
 const char *rb_cli_conf_path(void);
 

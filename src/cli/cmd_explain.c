@@ -27,16 +27,11 @@ static const char usage[] =
 
 static int parse_port(const char *s, unsigned *out)
 {
-	struct rb_portset set;
-
-	if (rb_policy_parse_ports(s, &set, NULL) || set.n != 1 ||
-	    set.r[0].lo != set.r[0].hi) {
-		(void)fprintf(stderr, "rebind: --port=%s: expected one port "
-				      "(1-65535)\n", s);
-		return -1;
-	}
-	*out = set.r[0].lo;
-	return 0;
+	if (rb_cli_port(s, out) == 0)
+		return 0;
+	(void)fprintf(stderr, "rebind: --port=%s: expected one port "
+			      "(1-65535)\n", s);
+	return -1;
 }
 
 static int parse(int argc, char **argv, struct explain *e)

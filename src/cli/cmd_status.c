@@ -431,16 +431,11 @@ static void print_json(const struct port_status *ps, bool first)
 
 static int parse_port(const char *s, unsigned *out)
 {
-	struct rb_portset set;
-
-	if (rb_policy_parse_ports(s, &set, NULL) || set.n != 1 ||
-	    set.r[0].lo != set.r[0].hi) {
-		(void)fprintf(stderr, "rebind: status: '%s': expected a "
-				      "port (1-65535)\n", s);
-		return -1;
-	}
-	*out = set.r[0].lo;
-	return 0;
+	if (rb_cli_port(s, out) == 0)
+		return 0;
+	(void)fprintf(stderr, "rebind: status: '%s': expected a port "
+			      "(1-65535)\n", s);
+	return -1;
 }
 
 /* The index of the first PORT, 0 for --help, -1 on a usage error. */

@@ -66,3 +66,14 @@ int rb_cli_load(struct rb_policy *p, const struct rb_conf **out,
 	(void)fprintf(stderr, "rebind: %s\n", err);
 	return RB_EXIT_INVALID;
 }
+
+int rb_cli_port(const char *s, unsigned *out)
+{
+	struct rb_portset set;
+
+	if (rb_policy_parse_ports(s, &set, NULL) || set.n != 1 ||
+	    set.r[0].lo != set.r[0].hi)
+		return -1;
+	*out = set.r[0].lo;
+	return 0;
+}
