@@ -150,7 +150,9 @@ void rb_fork_gen_bump(void)
 	atomic_fetch_add_explicit(&fork_gen, 1, memory_order_relaxed);
 }
 
-__attribute__((constructor)) static void rb_init(void)
+/* glibc passes the program's arguments to constructors. */
+__attribute__((constructor)) static void rb_init(int argc, char **argv)
 {
+	rb_shim_set_args(argc, argv);
 	(void)rb_real();
 }
