@@ -59,6 +59,9 @@ static bool in_list(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
+	/* strstr finds "" everywhere, past the end of list included. */
+	if (n == 0)
+		return false;
 	for (const char *p = strstr(list, word); p; p = strstr(p + 1, word)) {
 		if (p > list && p[-1] == ' ' && p[n] == ' ')
 			return true;

@@ -48,14 +48,17 @@ have_ipv6() {
 
 # start NAME CMD...: run CMD in the background (bounded by timeout),
 # stdout in $TMP/NAME.out, stderr in $TMP/NAME.err.  Sets SRV_PID.
+# RB_WRAP, when set (make check-valgrind sets it to a valgrind command
+# line), goes in front of CMD; it is split on blanks, never globbed.
 start() {
-	local name=$1
+	local name=$1 wrap=()
 	shift
+	[ -z "${RB_WRAP:-}" ] || read -ra wrap <<<"$RB_WRAP"
 	RUN_N=$((RUN_N + 1))
 	SRV_OUT="$TMP/$name.$RUN_N.out"
 	SRV_ERR="$TMP/$name.$RUN_N.err"
 	: >"$SRV_OUT"
-	timeout 30 "$@" >"$SRV_OUT" 2>"$SRV_ERR" &
+	timeout 30 ${wrap[@]+"${wrap[@]}"} "$@" >"$SRV_OUT" 2>"$SRV_ERR" &
 	SRV_PID=$!
 	PIDS="$PIDS $SRV_PID"
 }

@@ -37,6 +37,11 @@ static const struct find_row finds[] = {
 							  "gunicorn"}},
 	{"/usr/bin/daemon", {"daemon: accepting connections"},
 	 {"daemon: accepting connections", "daemon"}},
+	/* An empty argument (fuzzer find): python3 would run the file "",
+	 * so there is no script name to add. */
+	{"/usr/bin/python3.11", {"python3", "", "app.py"},
+	 {"python3", "python3.11"}},
+	{"/usr/bin/node", {"node", ""}, {"node"}},
 	/* Interpreters and their scripts. */
 	{"/usr/bin/python3.11",
 	 {"python3", "script.py"},
