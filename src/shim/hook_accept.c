@@ -8,10 +8,11 @@
 RB_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	const struct rb_real *r = rb_real();
+	uint32_t gen = rb_fork_gen();
 	int cfd = r->accept(fd, addr, len);
 
 	if (cfd >= 0)
-		rb_sock_accepted(r, fd, cfd);
+		rb_sock_accepted(r, fd, cfd, gen);
 	return cfd;
 }
 
@@ -19,9 +20,10 @@ RB_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len,
 		      int flags)
 {
 	const struct rb_real *r = rb_real();
+	uint32_t gen = rb_fork_gen();
 	int cfd = r->accept4(fd, addr, len, flags);
 
 	if (cfd >= 0)
-		rb_sock_accepted(r, fd, cfd);
+		rb_sock_accepted(r, fd, cfd, gen);
 	return cfd;
 }

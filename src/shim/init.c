@@ -100,7 +100,9 @@ static void init_all(void)
 	init_policy();
 	if (policy.enabled)
 		rb_fdtab_init();
-	if (policy.enabled && pthread_atfork(on_fork, NULL, NULL) != 0) {
+	/* Bumped before, and on both sides after: a connection another
+	 * thread accepts while fork() runs must count as shared too. */
+	if (policy.enabled && pthread_atfork(on_fork, on_fork, on_fork) != 0) {
 		policy = disabled;
 		rb_log_msg(RB_LOG_ERROR, "pthread_atfork failed",
 			   " (rebind is disabled)");

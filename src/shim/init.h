@@ -35,7 +35,7 @@ static inline const struct rb_real *rb_real(void)
 const struct rb_policy *rb_policy(void);
 
 /*
- * Bumped before every fork and posix_spawn.  An accepted socket recorded
+ * Bumped around every fork and before every posix_spawn.  An accepted socket recorded
  * in an older generation may have a copy in another process, so its
  * close must stay an ordinary close.
  */

@@ -201,33 +201,33 @@ static unsigned adopt(const struct rb_real *r, const struct rb_policy *p,
 	return flags;
 }
 
-static void track_connection(int cfd, unsigned lflags)
+static void track_connection(int cfd, unsigned lflags, uint32_t gen)
 {
 	struct rb_fdent e = {.flags = RB_FD_SAFE_ABORT |
 				      (lflags & RB_FD_OVERRIDE),
-			     .gen = rb_fork_gen()};
+			     .gen = gen};
 
 	if (rb_sock_cookie(cfd, &e.cookie))
 		store(cfd, &e);
 }
 
-void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd)
+void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd, uint32_t gen)
 {
 	const struct rb_policy *p = rb_policy();
-	unsigned flags = rb_fdtab_flags(lfd);
 	struct rb_fdent le;
+	unsigned flags;
 	int saved = errno;
 
 	rb_fdtab_clear(cfd);
 	if (!p->enabled)
 		return;
+	/* A stale entry (libc closed the old socket where no hook saw it)
+	 * must not hide a listener that needs adopting. */
+	flags = rb_sock_entry(lfd, &le) ? le.flags : 0;
 	if (flags == 0)
 		flags = adopt(r, p, lfd, cfd);
-	/* Only safe-abort needs per-connection state; check the listener
-	 * is still the socket we recorded before trusting its flag. */
-	if ((flags & RB_FD_CHILD_SAFE) && rb_sock_entry(lfd, &le) &&
-	    (le.flags & RB_FD_CHILD_SAFE))
-		track_connection(cfd, le.flags);
+	if (flags & RB_FD_CHILD_SAFE)
+		track_connection(cfd, flags, gen);
 	errno = saved;
 }
 

@@ -24,8 +24,13 @@ bool rb_sock_entry(int fd, struct rb_fdent *out);
 /* fd is about to listen: apply the policy for its port and record it. */
 void rb_sock_listen(const struct rb_real *r, int fd);
 
-/* cfd was accepted from lfd: track it when its close may be reset. */
-void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd);
+/*
+ * cfd was accepted from lfd: track it when its close may be reset.  gen
+ * is the fork generation read before accept(): a fork while accept()
+ * waited makes the connection count as shared.
+ */
+void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd,
+		      uint32_t gen);
 
 /*
  * bind() of fd failed with EADDRINUSE: retry once with SO_REUSEADDR when
