@@ -628,6 +628,46 @@ static void case_sendmsg(int lfd)
 	(void)close(sp[1]);
 }
 
+/* sendmmsg: one message in a vector, and the failures. */
+static void case_sendmmsg(void)
+{
+	int sp[2];
+	int pp[2];
+	char data = 'm';
+	struct iovec iov = {.iov_base = &data, .iov_len = 1};
+	struct mmsghdr v = {.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0 || pipe(pp) < 0)
+		setup_failed("socketpair");
+	arm();
+	show("sendmmsg(one message)", sendmmsg(sp[0], &v, 1, 0));
+	arm();
+	show("sendmmsg(no message)", sendmmsg(sp[0], &v, 0, 0));
+	arm();
+	show("sendmmsg(closed fd)", sendmmsg(closed_fd(), &v, 1, 0));
+	arm();
+	show("sendmmsg(pipe fd)", sendmmsg(pp[1], &v, 1, 0));
+	(void)close(sp[0]);
+	(void)close(sp[1]);
+	(void)close(pp[0]);
+	(void)close(pp[1]);
+}
+
+/* Programs built with _FILE_OFFSET_BITS=64 call fcntl64 by name. */
+static void case_fcntl64(int fd)
+{
+	arm();
+	show_fd("fcntl64(closed fd, F_DUPFD)", fcntl64(closed_fd(), F_DUPFD, 0));
+	arm();
+	show_onto("fcntl64(good, F_DUPFD, min)", fcntl64(fd, F_DUPFD, BIGFD),
+	          BIGFD);
+	arm();
+	show("fcntl64(good, F_GETFD)", fcntl64(BIGFD, F_GETFD));
+	arm();
+	show("fcntl64(good, bad cmd)", fcntl64(fd, 0x7fff));
+	(void)close(BIGFD);
+}
+
 static void case_spawn(void)
 {
 	char missing[] = "/nonexistent/rebind-probe";
@@ -778,6 +818,7 @@ int main(int argc, char **argv)
 	case_setsockopt(pipefd, lfd);
 	case_dup_bad();
 	case_dup_good(pipefd[0]);
+	case_fcntl64(pipefd[0]);
 	case_close_range(pipefd[0]);
 	case_closefrom(pipefd[0]);
 	case_socket();
@@ -785,6 +826,7 @@ int main(int argc, char **argv)
 	case_connections_more(lfd);
 	case_copies(lfd);
 	case_sendmsg(lfd);
+	case_sendmmsg();
 	case_spawn();
 	case_games(lfd, pipefd);
 	return fflush(stdout) == 0 ? 0 : 1;
