@@ -20,12 +20,14 @@ void rb_shim_names(struct rb_names *out)
 {
 	/* readlink, not open: the library opens no file but its config. */
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *argv0[] = {program_invocation_name, NULL};
 
 	if (n > 0)
 		exe[n] = '\0';
-	if (saved_argv)
+	if (saved_argv) {
 		rb_names_find(out, n > 0 ? exe : NULL, saved_argc, saved_argv);
-	else
+	} else {
+		char *argv0[] = {program_invocation_name, NULL};
+
 		rb_names_find(out, n > 0 ? exe : NULL, 1, argv0);
+	}
 }
