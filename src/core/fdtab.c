@@ -3,22 +3,52 @@
 #include "core/fdtab.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <sys/mman.h>
 
 /*
  * Three parallel arrays rather than one array of structs: close() reads
- * only rb_fdtab_flagv[fd], so a loop over every descriptor touches 1 MiB of
+ * only flags[fd], so a loop over every descriptor touches 1 MiB of
  * (zero-page) memory instead of 16 MiB.  Writers store cookie and gen
  * before flags; a reader that races a writer may pair flags with an old
  * cookie, and then the caller's cookie check fails safe.
+ *
+ * The table is mapped at the first entry stored, not kept in BSS: a
+ * process that never listens pays nothing for it, not even address
+ * space, and the mapping can be kept out of transparent huge pages (with
+ * THP "always", the first write would otherwise cost a 2 MiB page).
  */
-#define RB_PAGE_ALIGN __attribute__((aligned(4096)))
+struct rb_fdtab_mem {
+	_Atomic unsigned char flags[RB_FDTAB_MAX];
+	_Atomic uint64_t cookies[RB_FDTAB_MAX];
+	_Atomic uint32_t gens[RB_FDTAB_MAX];
+};
 
-_Atomic unsigned char rb_fdtab_flagv[RB_FDTAB_MAX] RB_PAGE_ALIGN;
-static _Atomic uint64_t cookies[RB_FDTAB_MAX] RB_PAGE_ALIGN;
-static _Atomic uint32_t gens[RB_FDTAB_MAX] RB_PAGE_ALIGN;
+_Atomic unsigned char *_Atomic rb_fdtab_flagp;
+static struct rb_fdtab_mem *_Atomic mem;
 
 static _Atomic unsigned top;
+
+static struct rb_fdtab_mem *table(void)
+{
+	struct rb_fdtab_mem *t = atomic_load_explicit(&mem, memory_order_acquire);
+	struct rb_fdtab_mem *m;
+
+	if (t)
+		return t;
+	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	(void)madvise(m, sizeof(*m), MADV_NOHUGEPAGE);
+	/* Two threads may race here; the loser gives its mapping back. */
+	if (!atomic_compare_exchange_strong(&mem, &t, m)) {
+		(void)munmap(m, sizeof(*m));
+		return t;
+	}
+	atomic_store_explicit(&rb_fdtab_flagp, m->flags, memory_order_release);
+	return m;
+}
 
 static bool in_table(int fd)
 {
@@ -27,11 +57,14 @@ static bool in_table(int fd)
 
 bool rb_fdtab_get(int fd, struct rb_fdent *out)
 {
+	/* Non-zero flags mean the table is mapped. */
+	struct rb_fdtab_mem *t = atomic_load_explicit(&mem, memory_order_acquire);
+
 	out->flags = rb_fdtab_flags(fd);
-	if (out->flags == 0)
+	if (out->flags == 0 || !t)
 		return false;
-	out->cookie = atomic_load_explicit(&cookies[fd], memory_order_relaxed);
-	out->gen = atomic_load_explicit(&gens[fd], memory_order_relaxed);
+	out->cookie = atomic_load_explicit(&t->cookies[fd], memory_order_relaxed);
+	out->gen = atomic_load_explicit(&t->gens[fd], memory_order_relaxed);
 	return true;
 }
 
@@ -47,32 +80,34 @@ static void raise_top(unsigned n)
 
 bool rb_fdtab_set(int fd, const struct rb_fdent *e)
 {
-	if (!in_table(fd))
+	struct rb_fdtab_mem *t;
+
+	/* Clearing needs no table: keep processes that never mark a
+	 * descriptor from mapping one. */
+	if (!in_table(fd) || (e->flags == 0 && rb_fdtab_flags(fd) == 0))
+		return in_table(fd);
+	t = table();
+	if (!t)
 		return false;
 	raise_top((unsigned)fd + 1);
-	atomic_store_explicit(&rb_fdtab_flagv[fd], 0, memory_order_relaxed);
-	atomic_store_explicit(&cookies[fd], e->cookie, memory_order_relaxed);
-	atomic_store_explicit(&gens[fd], e->gen, memory_order_relaxed);
-	atomic_store_explicit(&rb_fdtab_flagv[fd], (unsigned char)e->flags,
+	atomic_store_explicit(&t->flags[fd], 0, memory_order_relaxed);
+	atomic_store_explicit(&t->cookies[fd], e->cookie, memory_order_relaxed);
+	atomic_store_explicit(&t->gens[fd], e->gen, memory_order_relaxed);
+	atomic_store_explicit(&t->flags[fd], (unsigned char)e->flags,
 			      memory_order_release);
 	return true;
 }
 
 void rb_fdtab_clear(int fd)
 {
-	/* Read first: writing would dirty a page for every fd closed. */
+	/* Read first: writing would dirty a page for every fd closed.
+	 * Non-zero flags mean the table is mapped. */
 	if (rb_fdtab_flags(fd) != 0)
-		atomic_store_explicit(&rb_fdtab_flagv[fd], 0, memory_order_release);
+		atomic_store_explicit(&atomic_load(&mem)->flags[fd], 0,
+				      memory_order_release);
 }
 
 unsigned rb_fdtab_end(void)
 {
 	return atomic_load_explicit(&top, memory_order_relaxed);
-}
-
-void rb_fdtab_init(void)
-{
-	(void)madvise(rb_fdtab_flagv, sizeof(rb_fdtab_flagv), MADV_NOHUGEPAGE);
-	(void)madvise(cookies, sizeof(cookies), MADV_NOHUGEPAGE);
-	(void)madvise(gens, sizeof(gens), MADV_NOHUGEPAGE);
 }

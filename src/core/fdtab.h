@@ -8,9 +8,10 @@
 /*
  * What rebind knows about a descriptor, indexed by its number.  Lock-free
  * and fixed size, so the close path can use it from a signal handler.
- * It lives in BSS: pages for descriptors nobody marks are never touched,
- * and lookups of unmarked descriptors only read (the zero page), so a
- * daemon that closes every fd up to its limit does not grow.
+ * It is mapped when the first entry is stored; pages for descriptors
+ * nobody marks are never touched, and lookups of unmarked descriptors
+ * only read (the zero page), so a daemon that closes every fd up to its
+ * limit does not grow.
  *
  * An entry is a hint, never the truth: glibc closes some descriptors
  * where no hook sees it.  Each entry carries the socket's SO_COOKIE, and
@@ -40,28 +41,27 @@ struct rb_fdent {
 };
 
 /* Read through rb_fdtab_flags(); inline because close() asks for every
- * descriptor it sees. */
-extern _Atomic unsigned char rb_fdtab_flagv[RB_FDTAB_MAX]
+ * descriptor it sees.  NULL until the first entry is stored. */
+extern _Atomic unsigned char *_Atomic rb_fdtab_flagp
 	__attribute__((visibility("hidden")));
 
 /* 0 for an unknown descriptor or one outside the table. */
 static inline unsigned rb_fdtab_flags(int fd)
 {
+	_Atomic unsigned char *f;
+
 	if ((unsigned)fd >= RB_FDTAB_MAX)
 		return 0;
-	return atomic_load_explicit(&rb_fdtab_flagv[fd], memory_order_acquire);
+	f = atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire);
+	return f ? atomic_load_explicit(&f[fd], memory_order_acquire) : 0;
 }
 bool rb_fdtab_get(int fd, struct rb_fdent *out);
-/* Returns false when fd is outside the table (nothing stored). */
+/* Returns false when fd is outside the table, or the table cannot be
+ * mapped (nothing stored). */
 bool rb_fdtab_set(int fd, const struct rb_fdent *e);
 void rb_fdtab_clear(int fd);
 /* One past the highest fd ever stored: bounds loops over ranges. */
 unsigned rb_fdtab_end(void);
 
-/*
- * Keep the table out of transparent huge pages: with THP "always", the
- * first entry written would otherwise cost a whole 2 MiB page.
- */
-void rb_fdtab_init(void);
 
 #endif

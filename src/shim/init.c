@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "core/conf.h"
-#include "core/fdtab.h"
 #include "core/log.h"
 #include "shim/names.h"
 
@@ -98,8 +97,6 @@ static void init_all(void)
 		return;
 	}
 	init_policy();
-	if (policy.enabled)
-		rb_fdtab_init();
 	/* Bumped before, and on both sides after: a connection another
 	 * thread accepts while fork() runs must count as shared too. */
 	if (policy.enabled && pthread_atfork(on_fork, on_fork, on_fork) != 0) {

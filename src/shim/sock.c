@@ -146,8 +146,8 @@ static void store(int fd, const struct rb_fdent *e)
 	static _Atomic int warned;
 
 	if (!rb_fdtab_set(fd, e) && !atomic_exchange(&warned, 1))
-		rb_log_msg(RB_LOG_INFO, "descriptors above 1048575 are ",
-			   "passed through untouched");
+		rb_log_msg(RB_LOG_INFO, "cannot track a descriptor (above ",
+			   "1048575, or no memory): passed through untouched");
 }
 
 /* Returns the flags recorded for the listener fd. */
