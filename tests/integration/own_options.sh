@@ -1,7 +1,8 @@
 #!/bin/bash
 # The program's own setsockopt wins: rebind never overrides an
 # SO_REUSEADDR or SO_LINGER the program set itself, and never retries a
-# bind with SO_REUSEADDR on a socket where the program chose 0.
+# bind with SO_REUSEADDR on a socket where the program chose 0 -- unless
+# override = yes says so (cases 5 and 6, against cases 1 and 3).
 
 . "$srcdir/tests/integration/lib.sh"
 need_ss
@@ -32,7 +33,8 @@ finish() {
 }
 
 # serve WHAT PORT N [VAR=VALUE...] -- SERVER_OPTS: a server under rebind
-# on PORT (0: any) serves N clients and exits.  Sets port.
+# on PORT (0: any) serves N clients and exits.  Sets port.  The clients
+# expect a clean EOF, or anything after the data with EXPECT=any.
 serve() {
 	local what=$1 p=$2 n=$3 envs=""
 	shift 3
@@ -46,7 +48,7 @@ serve() {
 		-p "$p" -n "$n" --report -q "$@"
 	wait_ready || fail "$what: server failed ($SRV_STATUS): $(cat "$SRV_ERR")"
 	port=$SRV_PORT
-	clients "$port" "$n" --expect eof >"$TMP/clients.out" ||
+	clients "$port" "$n" --expect "${EXPECT:-eof}" >"$TMP/clients.out" ||
 		fail "$what: clients: $(sort "$TMP/clients.out" | uniq -c)"
 	finish
 }
@@ -134,4 +136,25 @@ while [ $i -lt 25 ]; do
 	sleep 0.02
 	i=$((i + 1))
 done
+
+# 5. REBIND_OVERRIDE=yes: rebind's SO_REUSEADDR=1 replaces the program's 0
+# (case 1 shows the 0 without it), so the entries carry the flag and a
+# restart that asks for 0 again binds over them.
+N=10
+serve "override reuse" 0 $N REBIND_OVERRIDE=yes -- --set-reuseaddr=0
+report_ok "reuseaddr=1 linger=0,0" $N
+wait_tw "$port" $N || fail "override: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+restart "override restart" "$port" REBIND_OVERRIDE=yes -- --set-reuseaddr=0
+[ "$restart_status" -eq 0 ] ||
+	fail "override = yes: restart with the program's 0 failed" \
+		"(exit $restart_status): $(cat "$SRV_ERR")"
+
+# 6. override = yes from the config file: abort's {1,0} replaces the
+# program's own 1,5 (case 3 keeps 1,5), and no TIME_WAIT is left.
+printf 'override = yes\nlinger = abort\n' >"$TMP/override.conf"
+EXPECT=any serve "override linger" 0 $N \
+	REBIND_CONFIG="$TMP/override.conf" -- --set-linger=1,5
+report_ok "reuseaddr=1 linger=1,0" $N
+[ "$(tw_count "$port")" -eq 0 ] ||
+	fail "override + abort: $(tw_count "$port") TIME_WAIT entries left"
 exit 0
