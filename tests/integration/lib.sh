@@ -110,3 +110,28 @@ clients() {
 	shift 2
 	timeout 60 "$PYTHON3" "$CLIENT" --port "$port" --count "$n" "$@"
 }
+
+# report_ok WANT N: the listener and exactly N connections reported WANT
+# ("reuseaddr=R linger=ON,SECS", from legacy-server --report).
+report_ok() {
+	local want=$1 n=$2 conns good
+	grep -qx "listener $want" "$SRV_OUT" ||
+		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
+	conns=$(grep -c '^conn ' "$SRV_OUT")
+	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
+	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
+		fail "want $n connections with '$want', got:
+$(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
+}
+
+# server_done: the server started last exits 0 after its -n connections,
+# and rebind said nothing at the default log level.
+server_done() {
+	local st
+	wait "$SRV_PID"
+	st=$?
+	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
+	if grep -q '^rebind\[' "$SRV_ERR"; then
+		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
+	fi
+}

@@ -10,29 +10,6 @@ need_ss
 N=20
 REPLY=1000
 
-report_ok() {
-	local want=$1 n=$2 conns good
-	grep -qx "listener $want" "$SRV_OUT" ||
-		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
-	conns=$(grep -c '^conn ' "$SRV_OUT")
-	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
-	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
-		fail "want $n connections with '$want', got:
-$(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
-}
-
-# finish: the server exits 0 after its -n connections, and rebind said
-# nothing at the default log level.
-finish() {
-	local st
-	wait "$SRV_PID"
-	st=$?
-	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
-	if grep -q '^rebind\[' "$SRV_ERR"; then
-		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
-	fi
-}
-
 # no_tw PORT: no TIME_WAIT entry on PORT, now or in the next 0.5 s.
 no_tw() {
 	local i=0 tw
@@ -51,7 +28,7 @@ start control "$LEGACY_SERVER" -p 0 -n $N -r $REPLY -q
 wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
 clients "$SRV_PORT" $N --bytes $REPLY --expect eof >/dev/null ||
 	hard_error "control clients failed"
-finish
+server_done
 wait_tw "$SRV_PORT" $N ||
 	hard_error "control: want $N TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
 
@@ -63,7 +40,7 @@ for mode in "" --nonblock; do
 	clients "$port" $N --bytes $REPLY --expect any >"$TMP/clients.out" ||
 		fail "${mode:-blocking}: clients did not get $REPLY bytes each:
 $(sort "$TMP/clients.out" | uniq -c)"
-	finish
+	server_done
 	report_ok "reuseaddr=1 linger=1,0" $N
 	no_tw "$port"
 done

@@ -8,38 +8,13 @@ need_ss
 
 N=20
 
-# report_ok WANT N: the listener and exactly N connections reported WANT
-# ("reuseaddr=R linger=ON,SECS", read back with getsockopt).
-report_ok() {
-	local want=$1 n=$2 conns good
-	grep -qx "listener $want" "$SRV_OUT" ||
-		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
-	conns=$(grep -c '^conn ' "$SRV_OUT")
-	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
-	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
-		fail "want $n connections with '$want', got:
-$(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
-}
-
-# finish: the server exits 0 after its -n connections, and rebind said
-# nothing at the default log level.
-finish() {
-	local st
-	wait "$SRV_PID"
-	st=$?
-	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
-	if grep -q '^rebind\[' "$SRV_ERR"; then
-		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
-	fi
-}
-
 # Control: without rebind the program leaves SO_REUSEADDR at 0, so the
 # 1 below is rebind's doing.
 start plain "$LEGACY_SERVER" -p 0 -n 1 --report -q
 wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
 clients "$SRV_PORT" 1 --expect eof >/dev/null ||
 	hard_error "control client failed"
-finish
+server_done
 grep -qx 'listener reuseaddr=0 linger=0,0' "$SRV_OUT" ||
 	hard_error "without rebind: $(cat "$SRV_OUT")"
 
@@ -49,7 +24,7 @@ wait_ready || fail "server under rebind failed: $(cat "$SRV_ERR")"
 port=$SRV_PORT
 clients "$port" $N --expect eof >"$TMP/clients.out" ||
 	fail "clients: $(sort "$TMP/clients.out" | uniq -c)"
-finish
+server_done
 report_ok "reuseaddr=1 linger=0,0" $N
 
 wait_tw "$port" $N || fail "want $N TIME_WAIT entries, ss shows $(tw_count "$port")"

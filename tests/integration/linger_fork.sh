@@ -13,18 +13,6 @@ need_ss
 BIG=$((4 * 1024 * 1024))
 N=20
 
-# finish: the server exits 0 after its -n connections, and rebind said
-# nothing at the default log level.
-finish() {
-	local st
-	wait "$SRV_PID"
-	st=$?
-	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
-	if grep -q '^rebind\[' "$SRV_ERR"; then
-		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
-	fi
-}
-
 # big NAME [VAR=VALUE...]: a forking server under rebind with the given
 # policy, and a slow client reading its reply in the background.  Sets
 # pid_NAME (server), client_NAME (client), err_NAME.
@@ -51,7 +39,7 @@ for name in safe default; do
 	wait "$cpid" ||
 		fail "$name: slow client wants 'ok $BIG eof', got:" \
 			"$(cat "$TMP/$name.client")"
-	finish
+	server_done
 done
 
 eval "cpid=\$client_abort"
@@ -73,7 +61,7 @@ wait_ready || fail "forking server failed: $(cat "$SRV_ERR")"
 port=$SRV_PORT
 clients "$port" $N --bytes 300 --expect eof >"$TMP/small.out" ||
 	fail "forking server: clients: $(sort "$TMP/small.out" | uniq -c)"
-finish
+server_done
 wait_tw "$port" $N ||
 	fail "forking server under safe-abort: want $N TIME_WAIT entries" \
 		"(ordinary closes), ss shows $(tw_count "$port")"

@@ -12,29 +12,6 @@ N=100
 REPLY=300
 BIG=$((4 * 1024 * 1024))
 
-report_ok() {
-	local want=$1 n=$2 conns good
-	grep -qx "listener $want" "$SRV_OUT" ||
-		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
-	conns=$(grep -c '^conn ' "$SRV_OUT")
-	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
-	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
-		fail "want $n connections with '$want', got:
-$(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
-}
-
-# finish: the server exits 0 after its -n connections, and rebind said
-# nothing at the default log level.
-finish() {
-	local st
-	wait "$SRV_PID"
-	st=$?
-	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
-	if grep -q '^rebind\[' "$SRV_ERR"; then
-		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
-	fi
-}
-
 # max_tw PORT: the most TIME_WAIT entries seen on PORT over 0.5 s (an
 # entry appears when the client's FIN arrives, just after its close).
 max_tw() {
@@ -72,7 +49,7 @@ safe_run() {
 	clients "$port" "$n" $copts >"$TMP/clients.out" ||
 		fail "$what: clients ($copts):
 $(sort "$TMP/clients.out" | uniq -c)"
-	finish
+	server_done
 	report_ok "reuseaddr=1 linger=0,0" "$n"
 	tw=$(max_tw "$port")
 	limit=${TW_LIMIT:-$((n * 2 / 5))}
@@ -86,7 +63,7 @@ start control "$LEGACY_SERVER" -p 0 -n $N -r $REPLY -q
 wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
 clients "$SRV_PORT" $N --bytes $REPLY --expect eof >/dev/null ||
 	hard_error "control clients failed"
-finish
+server_done
 wait_tw "$SRV_PORT" $N ||
 	hard_error "control: want $N TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
 
@@ -114,7 +91,7 @@ if clients "$SRV_PORT" 5 --buffered --bytes $REPLY --expect eof \
 	note "control inconclusive: the buffered client read everything" \
 		"under abort too"
 fi
-finish
+server_done
 
 # (d) A reply of several MiB to a client that reads slowly: the program
 # closes while most of it is unsent, and rebind must not reset then.
@@ -138,7 +115,7 @@ PIDS="$PIDS $abort_client"
 wait "$big_client" ||
 	fail "slow client under safe-abort: want '$BIG eof', got: $(cat "$TMP/big.out")"
 SRV_PID=$big_pid SRV_ERR=$big_err
-finish
+server_done
 if wait "$abort_client"; then
 	note "control inconclusive: under abort the slow client got" \
 		"everything too: $(cat "$TMP/bigabort.out")"

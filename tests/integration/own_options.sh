@@ -9,29 +9,6 @@ need_ss
 
 N=10
 
-report_ok() {
-	local want=$1 n=$2 conns good
-	grep -qx "listener $want" "$SRV_OUT" ||
-		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
-	conns=$(grep -c '^conn ' "$SRV_OUT")
-	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
-	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
-		fail "want $n connections with '$want', got:
-$(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
-}
-
-# finish: the server exits 0 after its -n connections, and rebind said
-# nothing at the default log level.
-finish() {
-	local st
-	wait "$SRV_PID"
-	st=$?
-	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
-	if grep -q '^rebind\[' "$SRV_ERR"; then
-		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
-	fi
-}
-
 # serve WHAT PORT N [VAR=VALUE...] -- SERVER_OPTS: a server under rebind
 # on PORT (0: any) serves N clients and exits.  Sets port.  The clients
 # expect a clean EOF, or anything after the data with EXPECT=any.
@@ -50,7 +27,7 @@ serve() {
 	port=$SRV_PORT
 	clients "$port" "$n" --expect "${EXPECT:-eof}" >"$TMP/clients.out" ||
 		fail "$what: clients: $(sort "$TMP/clients.out" | uniq -c)"
-	finish
+	server_done
 }
 
 # restart WHAT PORT [VAR=VALUE...] -- SERVER_OPTS: start a server under
