@@ -20,6 +20,7 @@ static struct rb_policy policy;
 static struct rb_conf conf;
 static const struct rb_policy disabled = {.enabled = false};
 static _Atomic uint32_t fork_gen;
+static _Atomic pid_t owner; /* the process whose memory this is */
 
 static const char *env_get(const char *name)
 {
@@ -34,6 +35,12 @@ static const char *env_get(const char *name)
 static void on_fork(void)
 {
 	rb_fork_gen_bump();
+}
+
+static void on_fork_child(void)
+{
+	rb_fork_gen_bump();
+	atomic_store_explicit(&owner, getpid(), memory_order_relaxed);
 }
 
 /* The library keeps only the first error: one line, then it stands by. */
@@ -99,7 +106,9 @@ static void init_all(void)
 	init_policy();
 	/* Bumped before, and on both sides after: a connection another
 	 * thread accepts while fork() runs must count as shared too. */
-	if (policy.enabled && pthread_atfork(on_fork, on_fork, on_fork) != 0) {
+	atomic_store_explicit(&owner, getpid(), memory_order_relaxed);
+	if (policy.enabled &&
+	    pthread_atfork(on_fork, on_fork, on_fork_child) != 0) {
 		policy = disabled;
 		rb_log_msg(RB_LOG_ERROR, "pthread_atfork failed",
 			   " (rebind is disabled)");
@@ -154,4 +163,10 @@ __attribute__((constructor)) static void rb_init(int argc, char **argv)
 {
 	rb_shim_set_args(argc, argv);
 	(void)rb_real();
+}
+
+bool rb_table_owner(void)
+{
+	return getpid() ==
+	       atomic_load_explicit(&owner, memory_order_relaxed);
 }

@@ -2,6 +2,7 @@
 #define RB_INIT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/policy.h"
@@ -41,5 +42,13 @@ const struct rb_policy *rb_policy(void);
  */
 uint32_t rb_fork_gen(void);
 void rb_fork_gen_bump(void);
+
+/*
+ * Is this process the one the descriptor table belongs to?  Not in a
+ * vfork() child: it shares the parent's memory (and so its table) but no
+ * atfork handler runs, and its closes must not touch the parent's
+ * sockets or entries.  A system call: use it only for marked descriptors.
+ */
+bool rb_table_owner(void);
 
 #endif

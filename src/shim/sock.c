@@ -317,9 +317,12 @@ void rb_sock_duplicated(int oldfd, int newfd)
 	struct rb_fdent e;
 
 	if (!rb_fdtab_get(oldfd, &e)) {
-		rb_fdtab_clear(newfd);
+		if (rb_fdtab_flags(newfd) && rb_table_owner())
+			rb_fdtab_clear(newfd);
 		return;
 	}
+	if (!rb_table_owner())
+		return;
 	if (e.flags & RB_FD_SAFE_ABORT)
 		drop_safe_abort(oldfd, &e);
 	(void)rb_fdtab_set(newfd, &e);

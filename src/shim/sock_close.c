@@ -40,6 +40,23 @@ static bool nothing_to_lose(int fd, bool *fin_sent)
 }
 
 /*
+ * Has our FIN left (or been acknowledged)?  A FIN merely queued, because
+ * the peer's window is full, would be thrown away with the reset and the
+ * peer would never see its EOF.  With no data outstanding, any packet in
+ * flight is the FIN.
+ */
+static bool fin_out(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return false;
+	return ti.tcpi_state == TCP_FIN_WAIT2 ||
+	       (ti.tcpi_state == TCP_FIN_WAIT1 && ti.tcpi_unacked > 0);
+}
+
+/*
  * FIN first, so the peer reads everything and then a clean EOF; then
  * linger {1,0}, so the close that follows sends RST and leaves no
  * TIME_WAIT.  The option is set only here, right before the last close
@@ -56,7 +73,8 @@ static void safe_abort(const struct rb_real *r, int fd, uint64_t cookie)
 		return;
 	if (!fin_sent && shutdown(fd, SHUT_WR) != 0)
 		return;
-	if (r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0)
+	if (fin_out(fd) &&
+	    r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0)
 		rb_log_msg(RB_LOG_DEBUG, "safe-abort: FIN then RST", NULL);
 }
 
@@ -65,7 +83,7 @@ void rb_sock_closing(const struct rb_real *r, int fd)
 	struct rb_fdent e;
 	int saved;
 
-	if (!rb_fdtab_get(fd, &e))
+	if (!rb_fdtab_get(fd, &e) || !rb_table_owner())
 		return;
 	rb_fdtab_clear(fd);
 	if (!(e.flags & RB_FD_SAFE_ABORT) || e.gen != rb_fork_gen())
