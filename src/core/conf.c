@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -331,33 +330,50 @@ unsigned rb_conf_parse(struct rb_conf *out, const char *path,
 	return ps.errors;
 }
 
+/* Read, not mmap: a file rewritten in place while we map it would kill
+ * the host program with SIGBUS.  One more byte than allowed tells a
+ * file that is too large.  Static: read once, at start. */
+static char text[RB_CONF_SIZE_MAX + 1];
+
+static ssize_t read_all(int fd)
+{
+	size_t got = 0;
+
+	while (got < sizeof(text)) {
+		ssize_t n = read(fd, text + got, sizeof(text) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 static enum rb_conf_status load_fd(struct rb_conf *out, int fd,
 				   struct parser *ps)
 {
 	struct stat st;
-	void *map;
-	unsigned errors;
+	ssize_t n;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		error(ps, "not a regular file");
 		return RB_CONF_UNREADABLE;
 	}
-	if (st.st_size > RB_CONF_SIZE_MAX) {
-		error(ps, "larger than 1 MiB");
-		return RB_CONF_UNREADABLE;
-	}
-	if (st.st_size == 0)
-		return rb_conf_parse(out, out->path, "", 0, ps->report,
-				     ps->ctx) ? RB_CONF_INVALID : RB_CONF_OK;
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
+	n = read_all(fd);
+	if (n < 0) {
 		error(ps, "cannot read: %s", strerror(errno));
 		return RB_CONF_UNREADABLE;
 	}
-	errors = rb_conf_parse(out, out->path, map, (size_t)st.st_size,
-			       ps->report, ps->ctx);
-	(void)munmap(map, (size_t)st.st_size);
-	return errors ? RB_CONF_INVALID : RB_CONF_OK;
+	if (n > RB_CONF_SIZE_MAX) {
+		error(ps, "larger than 1 MiB");
+		return RB_CONF_UNREADABLE;
+	}
+	return rb_conf_parse(out, out->path, text, (size_t)n, ps->report,
+			     ps->ctx) ? RB_CONF_INVALID : RB_CONF_OK;
 }
 
 enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
@@ -369,7 +385,8 @@ enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
 
 	copy_path(out, path);
 	out->n = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO at that path must not hang the program. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT)
 		return RB_CONF_ABSENT;
 	if (fd < 0) {

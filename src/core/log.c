@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,13 +15,25 @@ static int log_fd = -1;
 static dev_t log_dev;
 static ino_t log_ino;
 
+static bool inet_socket(int fd, const struct stat *st)
+{
+	int domain = AF_UNIX;
+	socklen_t len = sizeof(domain);
+
+	return S_ISSOCK(st->st_mode) &&
+	       (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+		domain == AF_INET || domain == AF_INET6);
+}
+
 void rb_log_init(enum rb_level level, int fd)
 {
 	struct stat st;
 	int saved = errno;
 
 	atomic_store(&log_level, (int)level);
-	if (fstat(fd, &st) == 0) {
+	/* A network socket on fd 2 (inetd, a socket-activated unit) is a
+	 * client: never write into it.  journald's is a Unix socket. */
+	if (fstat(fd, &st) == 0 && !inet_socket(fd, &st)) {
 		log_dev = st.st_dev;
 		log_ino = st.st_ino;
 		log_fd = fd;

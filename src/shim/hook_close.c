@@ -45,9 +45,11 @@ RB_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	const int known = CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE;
 
 	/* Only a call that will close something may touch the sockets:
-	 * one the kernel rejects closes nothing. */
+	 * one the kernel rejects closes nothing.  With UNSHARE the table
+	 * is copied first, so other tasks keep every socket: not a last
+	 * close, and the copy itself may fail. */
 	if (first <= last && !(flags & ~known) &&
-	    !(flags & CLOSE_RANGE_CLOEXEC))
+	    !(flags & (CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)))
 		closing_range(r, first, last);
 	return r->close_range(first, last, flags);
 }

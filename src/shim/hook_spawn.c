@@ -7,7 +7,8 @@
 /*
  * A spawned child inherits every descriptor not marked close-on-exec, so
  * connections accepted before it may now be shared: bump the generation
- * (fork() does the same through pthread_atfork).
+ * before and after (fork() does the same through pthread_atfork), so
+ * one accepted by another thread meanwhile counts as shared too.
  */
 
 RB_EXPORT int posix_spawn(pid_t *pid, const char *path,
@@ -16,9 +17,12 @@ RB_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			  char *const envp[])
 {
 	const struct rb_real *r = rb_real();
+	int ret;
 
 	rb_fork_gen_bump();
-	return r->posix_spawn(pid, path, fa, attr, argv, envp);
+	ret = r->posix_spawn(pid, path, fa, attr, argv, envp);
+	rb_fork_gen_bump();
+	return ret;
 }
 
 RB_EXPORT int posix_spawnp(pid_t *pid, const char *file,
@@ -27,7 +31,10 @@ RB_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			   char *const envp[])
 {
 	const struct rb_real *r = rb_real();
+	int ret;
 
 	rb_fork_gen_bump();
-	return r->posix_spawnp(pid, file, fa, attr, argv, envp);
+	ret = r->posix_spawnp(pid, file, fa, attr, argv, envp);
+	rb_fork_gen_bump();
+	return ret;
 }

@@ -103,14 +103,38 @@ static int sys_fcntl(int fd, int cmd, ...)
 	return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
-/* posix_spawn has no system call; refusing is the only safe answer. */
+/*
+ * posix_spawn has no system call: look it up here (a call during
+ * initialisation is rare, and posix_spawn is not signal-safe anyway).
+ */
+static rb_spawn_fn lookup_spawn(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+	rb_spawn_fn f = NULL;
+
+	if (p)
+		memcpy(&f, &p, sizeof(f));
+	return f;
+}
+
 static int sys_spawn(pid_t *pid, const char *path,
 		     const posix_spawn_file_actions_t *fa,
 		     const posix_spawnattr_t *attr, char *const argv[],
 		     char *const envp[])
 {
-	(void)pid, (void)path, (void)fa, (void)attr, (void)argv, (void)envp;
-	return ENOSYS;
+	rb_spawn_fn f = lookup_spawn("posix_spawn");
+
+	return f ? f(pid, path, fa, attr, argv, envp) : ENOSYS;
+}
+
+static int sys_spawnp(pid_t *pid, const char *file,
+		      const posix_spawn_file_actions_t *fa,
+		      const posix_spawnattr_t *attr, char *const argv[],
+		      char *const envp[])
+{
+	rb_spawn_fn f = lookup_spawn("posix_spawnp");
+
+	return f ? f(pid, file, fa, attr, argv, envp) : ENOSYS;
 }
 
 const struct rb_real rb_real_syscalls = {
@@ -131,7 +155,7 @@ const struct rb_real rb_real_syscalls = {
 	.fcntl = sys_fcntl,
 	.fcntl64 = sys_fcntl,
 	.posix_spawn = sys_spawn,
-	.posix_spawnp = sys_spawn,
+	.posix_spawnp = sys_spawnp,
 };
 
 struct rb_sym {

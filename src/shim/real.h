@@ -8,8 +8,9 @@
 /*
  * The functions rebind wraps, as libc provides them.  Until the library
  * has resolved them with dlsym(RTLD_NEXT), rb_real() hands out a table of
- * raw system calls instead, so a call that arrives before (or during)
- * initialisation still does the right thing.
+ * raw system calls instead (posix_spawn, which has none, is looked up on
+ * the spot), so a call that arrives during initialisation still does the
+ * right thing.
  */
 
 typedef int (*rb_socket_fn)(int, int, int);
