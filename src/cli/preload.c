@@ -87,23 +87,34 @@ static void append_entry(char *out, const char *entry, size_t n)
 	out[len + n] = '\0';
 }
 
+/*
+ * The next entry of an LD_PRELOAD list at or after *list (the loader
+ * takes ':' and ' ' as separators): its start, and its length in *n;
+ * NULL at the end.  *list moves past it.
+ */
+static const char *next_entry(const char **list, size_t *n)
+{
+	const char *entry = *list + strspn(*list, RB_PRELOAD_SEP);
+
+	if (*entry == '\0')
+		return NULL;
+	*n = strcspn(entry, RB_PRELOAD_SEP);
+	*list = entry + *n;
+	return entry;
+}
+
 /* Appends the entries of list that are (or are not) sanitizers, minus lib. */
 static void append_entries(char *out, const char *list, const char *lib,
 			   bool sanitizers)
 {
 	size_t liblen = strlen(lib);
+	const char *e;
+	size_t n;
 
-	for (;;) {
-		size_t n;
-
-		list += strspn(list, RB_PRELOAD_SEP);
-		if (*list == '\0')
-			return;
-		n = strcspn(list, RB_PRELOAD_SEP);
-		if (is_sanitizer(list, n) == sanitizers &&
-		    !(n == liblen && memcmp(list, lib, n) == 0))
-			append_entry(out, list, n);
-		list += n;
+	while ((e = next_entry(&list, &n))) {
+		if (is_sanitizer(e, n) == sanitizers &&
+		    !(n == liblen && memcmp(e, lib, n) == 0))
+			append_entry(out, e, n);
 	}
 }
 
@@ -115,17 +126,12 @@ static void append_entries(char *out, const char *list, const char *lib,
 static void append_runtime(char *out, const char *old)
 {
 	static const char runtime[] = RB_SANITIZER_RUNTIME;
+	const char *e;
+	size_t n;
 
-	for (;;) {
-		size_t n;
-
-		old += strspn(old, RB_PRELOAD_SEP);
-		if (*old == '\0')
-			break;
-		n = strcspn(old, RB_PRELOAD_SEP);
-		if (is_sanitizer(old, n))
+	while ((e = next_entry(&old, &n))) {
+		if (is_sanitizer(e, n))
 			return;
-		old += n;
 	}
 	if (runtime[0])
 		append_entry(out, runtime, strlen(runtime));

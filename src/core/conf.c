@@ -190,15 +190,17 @@ static void section(struct parser *ps, struct span s)
 		return;
 	}
 	rest = next_word(inner, &word);
-	if (word_is(word, "port") && (sec = new_section(ps, RB_SEC_PORT)))
-		ok = parse_portspec(ps, rest, &sec->ports);
-	else if (word_is(word, "program") &&
-		 (sec = new_section(ps, RB_SEC_PROGRAM)))
-		ok = program_section(ps, rest, sec);
-	else if (!word_is(word, "port") && !word_is(word, "program"))
+	if (word_is(word, "port")) {
+		sec = new_section(ps, RB_SEC_PORT);
+		ok = sec && parse_portspec(ps, rest, &sec->ports);
+	} else if (word_is(word, "program")) {
+		sec = new_section(ps, RB_SEC_PROGRAM);
+		ok = sec && program_section(ps, rest, sec);
+	} else {
 		error(ps, "unknown section '%.*s' (expected [port SPEC], "
 			  "[program NAME] or [program NAME port SPEC])",
 		      shown(s), s.b);
+	}
 	if (ok)
 		ps->cur = &ps->conf->sec[ps->conf->n++];
 }

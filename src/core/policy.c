@@ -403,8 +403,7 @@ static bool enabled_on_some_port(const struct rb_policy *p)
 	for (unsigned i = 0; p->conf && i < p->conf->n; i++) {
 		const struct rb_section *s = &p->conf->sec[i];
 
-		if ((s->kind == RB_SEC_PORT || s->kind == RB_SEC_PROGRAM_PORT) &&
-		    edge_enabled(p, &s->ports))
+		if (port_kind(s->kind) && edge_enabled(p, &s->ports))
 			return true;
 	}
 	return false;

@@ -42,28 +42,26 @@ static unsigned addr_port(const struct sockaddr *a, socklen_t len)
 	return 0;
 }
 
+static bool get_int(int fd, int name, int *out)
+{
+	socklen_t len = sizeof(*out);
+
+	return getsockopt(fd, SOL_SOCKET, name, out, &len) == 0;
+}
+
 /* Is fd a bound IPv4/IPv6 TCP socket?  SCTP is SOCK_STREAM too. */
 static bool tcp_bound(int fd, struct rb_tcp *out)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
 	int proto = 0;
-	socklen_t plen = sizeof(proto);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		return false;
 	out->family = ss.ss_family;
 	out->port = addr_port((struct sockaddr *)&ss, len);
-	return out->port != 0 &&
-	       getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) == 0 &&
+	return out->port != 0 && get_int(fd, SO_PROTOCOL, &proto) &&
 	       proto == IPPROTO_TCP;
-}
-
-static bool get_int(int fd, int name, int *out)
-{
-	socklen_t len = sizeof(*out);
-
-	return getsockopt(fd, SOL_SOCKET, name, out, &len) == 0;
 }
 
 static bool set_reuseaddr(const struct rb_real *r, int fd, int on)
