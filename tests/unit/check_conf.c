@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include "core/conf.h"
 #include "core/policy.h"
 #include "core/progname.h"
+#include "suite.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1130,78 +1130,61 @@ END_TEST
 
 /* suite -------------------------------------------------------------- */
 
-static void add_loop(Suite *s, const char *name, const TTest *t, size_t n)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_loop_test(tc, t, 0, (int)n);
-	suite_add_tcase(s, tc);
-}
-
-static TCase *add_tcase(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static void add_parse(Suite *s)
 {
 	TCase *tc;
 
-	add_loop(s, "key_value", test_key_value,
+	rb_test_loop(s, "key_value", test_key_value,
 		 NELEM(values) * NELEM(wheres));
-	add_loop(s, "key_one_section", test_key_one_section,
+	rb_test_loop(s, "key_one_section", test_key_one_section,
 		 NELEM(values) * NELEM(wheres));
-	add_loop(s, "key_syntax", test_syntax, NELEM(syntax));
-	add_loop(s, "section_header", test_section, NELEM(sections));
-	tc = add_tcase(s, "section_order");
+	rb_test_loop(s, "key_syntax", test_syntax, NELEM(syntax));
+	rb_test_loop(s, "section_header", test_section, NELEM(sections));
+	tc = rb_test_tcase(s, "section_order");
 	tcase_add_test(tc, test_section_order);
-	add_loop(s, "error_message", test_errors, NELEM(errors));
-	add_loop(s, "error_sets_nothing", test_errors_set_nothing,
+	rb_test_loop(s, "error_message", test_errors, NELEM(errors));
+	rb_test_loop(s, "error_sets_nothing", test_errors_set_nothing,
 		 NELEM(errors));
-	tc = add_tcase(s, "duplicate_and_bad_values");
+	tc = rb_test_tcase(s, "duplicate_and_bad_values");
 	tcase_add_test(tc, test_duplicate_keeps_first);
 	tcase_add_test(tc, test_same_key_two_sections);
 	tcase_add_test(tc, test_bad_then_good);
-	tc = add_tcase(s, "several_errors");
+	tc = rb_test_tcase(s, "several_errors");
 	tcase_add_test(tc, test_several_errors);
 	tcase_add_test(tc, test_no_report_fn);
-	add_loop(s, "error_count", test_error_count, 8);
-	add_loop(s, "bad_header_drops_keys", test_bad_header_drops_keys,
+	rb_test_loop(s, "error_count", test_error_count, 8);
+	rb_test_loop(s, "bad_header_drops_keys", test_bad_header_drops_keys,
 		 NELEM(bad_headers));
-	tc = add_tcase(s, "sections_max");
+	tc = rb_test_tcase(s, "sections_max");
 	tcase_add_test(tc, test_sections_max);
 	tcase_add_test(tc, test_sections_too_many_each);
-	add_loop(s, "sections_too_many", test_sections_too_many,
+	rb_test_loop(s, "sections_too_many", test_sections_too_many,
 		 NELEM(last_headers));
-	add_loop(s, "comments_blank_crlf_eof", test_file, NELEM(files));
-	tc = add_tcase(s, "line_numbers");
+	rb_test_loop(s, "comments_blank_crlf_eof", test_file, NELEM(files));
+	tc = rb_test_tcase(s, "line_numbers");
 	tcase_add_test(tc, test_crlf_lines);
 	tcase_add_test(tc, test_len_bounds_text);
-	add_loop(s, "long_line", test_long_line, NELEM(longs));
-	tc = tcase_create("junk");
+	rb_test_loop(s, "long_line", test_long_line, NELEM(longs));
+	tc = rb_test_tcase(s, "junk");
 	tcase_add_loop_test(tc, test_junk, 0, 3);
 	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
 }
 
 static void add_load(Suite *s)
 {
 	TCase *tc;
 
-	add_loop(s, "load", test_load, NELEM(loads));
-	tc = add_tcase(s, "load_fixture");
+	rb_test_loop(s, "load", test_load, NELEM(loads));
+	tc = rb_test_tcase(s, "load_fixture");
 	tcase_add_test(tc, test_load_good);
 	tcase_add_test(tc, test_load_bad);
 	tcase_add_test(tc, test_load_crlf);
 	tcase_add_test(tc, test_load_no_final_newline);
 	tcase_add_test(tc, test_load_long_path);
-	add_loop(s, "load_size", test_load_size, NELEM(sizes));
-	tc = add_tcase(s, "example_loads");
+	rb_test_loop(s, "load_size", test_load_size, NELEM(sizes));
+	tc = rb_test_tcase(s, "example_loads");
 	tcase_add_test(tc, test_example_loads);
-	add_loop(s, "example_changes_nothing", test_example_changes_nothing,
+	rb_test_loop(s, "example_changes_nothing", test_example_changes_nothing,
 		 NELEM(programs));
 }
 
@@ -1216,11 +1199,5 @@ static Suite *conf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rb_test_run(conf_suite());
 }

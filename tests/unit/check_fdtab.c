@@ -1,12 +1,12 @@
 #include "config.h"
 
-#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fdtab.h"
+#include "suite.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -248,54 +248,32 @@ START_TEST(test_sweep_get_rss)
 }
 END_TEST
 
-static void add_loop(Suite *s, const char *name, const TTest *t, size_t n)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_loop_test(tc, t, 0, (int)n);
-	suite_add_tcase(s, tc);
-}
-
-static TCase *add_tcase(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *fdtab_suite(void)
 {
 	Suite *s = suite_create("fdtab");
 	TCase *tc;
 
 	/* Memory first: with CK_FORK=no, later tests touch pages. */
-	tc = add_tcase(s, "sweep_memory");
+	tc = rb_test_tcase(s, "sweep_memory");
 	tcase_add_test(tc, test_sweep_rss);
 	tcase_add_test(tc, test_sweep_get_rss);
-	add_loop(s, "unknown", test_unknown, NELEM(unknown_fds));
-	add_loop(s, "roundtrip", test_roundtrip, NELEM(entries));
-	tc = add_tcase(s, "overwrite");
+	rb_test_loop(s, "unknown", test_unknown, NELEM(unknown_fds));
+	rb_test_loop(s, "roundtrip", test_roundtrip, NELEM(entries));
+	tc = rb_test_tcase(s, "overwrite");
 	tcase_add_test(tc, test_overwrite);
-	tc = add_tcase(s, "clear");
+	tc = rb_test_tcase(s, "clear");
 	tcase_add_test(tc, test_clear);
 	tcase_add_test(tc, test_clear_unknown);
-	add_loop(s, "refused", test_refused, NELEM(refused_fds));
-	tc = add_tcase(s, "refused_no_alias");
+	rb_test_loop(s, "refused", test_refused, NELEM(refused_fds));
+	tc = rb_test_tcase(s, "refused_no_alias");
 	tcase_add_test(tc, test_refused_no_alias);
-	tc = add_tcase(s, "end");
+	tc = rb_test_tcase(s, "end");
 	tcase_add_test(tc, test_end);
-	add_loop(s, "high_fds", test_high, NELEM(high_fds));
+	rb_test_loop(s, "high_fds", test_high, NELEM(high_fds));
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fdtab_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rb_test_run(fdtab_suite());
 }

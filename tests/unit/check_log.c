@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "suite.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -523,12 +523,12 @@ END_TEST
 
 /* suite ------------------------------------------------------------- */
 
+/* Every case here writes through a fresh pipe. */
 static TCase *add_tcase(Suite *s, const char *name)
 {
-	TCase *tc = tcase_create(name);
+	TCase *tc = rb_test_tcase(s, name);
 
 	tcase_add_checked_fixture(tc, pipe_setup, pipe_teardown);
-	suite_add_tcase(s, tc);
 	return tc;
 }
 
@@ -569,11 +569,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(log_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rb_test_run(log_suite());
 }

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <check.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "core/conf.h"
 #include "core/policy.h"
 #include "core/progname.h"
+#include "suite.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1018,61 +1018,45 @@ END_TEST
 
 /* suite ------------------------------------------------------------- */
 
-static void add_loop(Suite *s, const char *name, const TTest *t, size_t n)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_loop_test(tc, t, 0, (int)n);
-	suite_add_tcase(s, tc);
-}
-
-static TCase *add_tcase(Suite *s, const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static void add_parsers(Suite *s)
 {
 	TCase *tc;
 
-	add_loop(s, "parse_onoff", test_onoff_ok, NELEM(onoff_ok));
-	add_loop(s, "parse_onoff_bad", test_onoff_bad, NELEM(bad_common));
-	add_loop(s, "parse_linger", test_linger_ok, NELEM(linger_ok));
-	add_loop(s, "parse_linger_bad", test_linger_bad, NELEM(bad_common));
-	add_loop(s, "parse_level", test_level_ok, NELEM(level_ok));
-	add_loop(s, "parse_level_bad", test_level_bad, NELEM(bad_common));
-	add_loop(s, "parse_ports", test_ports_ok, NELEM(ports_ok));
-	add_loop(s, "parse_ports_bad", test_ports_bad, NELEM(ports_bad));
-	add_loop(s, "parse_ports_bad_null_why", test_ports_bad_null_why,
+	rb_test_loop(s, "parse_onoff", test_onoff_ok, NELEM(onoff_ok));
+	rb_test_loop(s, "parse_onoff_bad", test_onoff_bad, NELEM(bad_common));
+	rb_test_loop(s, "parse_linger", test_linger_ok, NELEM(linger_ok));
+	rb_test_loop(s, "parse_linger_bad", test_linger_bad, NELEM(bad_common));
+	rb_test_loop(s, "parse_level", test_level_ok, NELEM(level_ok));
+	rb_test_loop(s, "parse_level_bad", test_level_bad, NELEM(bad_common));
+	rb_test_loop(s, "parse_ports", test_ports_ok, NELEM(ports_ok));
+	rb_test_loop(s, "parse_ports_bad", test_ports_bad, NELEM(ports_bad));
+	rb_test_loop(s, "parse_ports_bad_null_why", test_ports_bad_null_why,
 		 NELEM(ports_bad));
-	tc = add_tcase(s, "parse_ports_items");
+	tc = rb_test_tcase(s, "parse_ports_items");
 	tcase_add_test(tc, test_ports_max_items);
 	tcase_add_test(tc, test_ports_too_many_items);
-	add_loop(s, "port_in", test_port_in, NELEM(port_in));
+	rb_test_loop(s, "port_in", test_port_in, NELEM(port_in));
 }
 
 static void add_build(Suite *s)
 {
 	TCase *tc;
 
-	tc = add_tcase(s, "defaults");
+	tc = rb_test_tcase(s, "defaults");
 	tcase_add_test(tc, test_build_defaults);
 	tcase_add_test(tc, test_default_fn);
-	add_loop(s, "one_var_one_field", test_build_one_var, NELEM(build_ok));
-	tc = add_tcase(s, "all_vars");
+	rb_test_loop(s, "one_var_one_field", test_build_one_var, NELEM(build_ok));
+	tc = rb_test_tcase(s, "all_vars");
 	tcase_add_test(tc, test_build_all_vars);
-	add_loop(s, "bad_value", test_build_bad, NELEM(build_bad));
-	add_loop(s, "bad_value_keeps_good_log", test_build_bad_keeps_good_log,
+	rb_test_loop(s, "bad_value", test_build_bad, NELEM(build_bad));
+	rb_test_loop(s, "bad_value_keeps_good_log", test_build_bad_keeps_good_log,
 		 NELEM(kept_log));
-	tc = add_tcase(s, "bad_log_keeps_default");
+	tc = rb_test_tcase(s, "bad_log_keeps_default");
 	tcase_add_test(tc, test_build_bad_log_with_others);
-	add_loop(s, "err_truncated", test_build_err_truncated, NELEM(errlens));
-	tc = add_tcase(s, "err_long_value");
+	rb_test_loop(s, "err_truncated", test_build_err_truncated, NELEM(errlens));
+	tc = rb_test_tcase(s, "err_long_value");
 	tcase_add_test(tc, test_build_err_long_value);
-	add_loop(s, "err_one_line", test_build_err_one_line,
+	rb_test_loop(s, "err_one_line", test_build_err_one_line,
 		 NELEM(newline_env));
 }
 
@@ -1083,25 +1067,19 @@ static Suite *policy_suite(void)
 
 	add_parsers(s);
 	add_build(s);
-	add_loop(s, "for_port", test_for_port, NELEM(for_port));
-	tc = add_tcase(s, "for_port_disabled_by_bad_value");
+	rb_test_loop(s, "for_port", test_for_port, NELEM(for_port));
+	tc = rb_test_tcase(s, "for_port_disabled_by_bad_value");
 	tcase_add_test(tc, test_for_port_after_bad_build);
-	add_loop(s, "linger_name", test_linger_name, NELEM(linger_ok));
-	add_loop(s, "level_name", test_level_name, NELEM(level_ok));
-	tc = add_tcase(s, "unknown_names");
+	rb_test_loop(s, "linger_name", test_linger_name, NELEM(linger_ok));
+	rb_test_loop(s, "level_name", test_level_name, NELEM(level_ok));
+	tc = rb_test_tcase(s, "unknown_names");
 	tcase_add_test(tc, test_unknown_names);
-	add_loop(s, "precedence", test_precedence, NELEM(prec));
-	add_loop(s, "env_enable_override", test_env_flags, NELEM(env_flags));
+	rb_test_loop(s, "precedence", test_precedence, NELEM(prec));
+	rb_test_loop(s, "env_enable_override", test_env_flags, NELEM(env_flags));
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(policy_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rb_test_run(policy_suite());
 }

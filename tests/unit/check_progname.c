@@ -1,11 +1,11 @@
 #include "config.h"
 
-#include <check.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/progname.h"
+#include "suite.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -247,39 +247,22 @@ END_TEST
 
 /* suite -------------------------------------------------------------- */
 
-static void add_loop(Suite *s, const char *name, const TTest *t, size_t n)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_loop_test(tc, t, 0, (int)n);
-	suite_add_tcase(s, tc);
-}
-
 static Suite *progname_suite(void)
 {
 	Suite *s = suite_create("progname");
-	TCase *tc;
 
-	add_loop(s, "find_names", test_find, NELEM(finds));
-	tc = tcase_create("names_point_into_args");
-	tcase_add_test(tc, test_find_points_into_args);
-	suite_add_tcase(s, tc);
-	add_loop(s, "script_options_per_interpreter",
-		 test_find_per_interpreter, NELEM(per_interpreter));
-	add_loop(s, "match_glob", test_match, NELEM(matches));
-	tc = tcase_create("match_no_names");
-	tcase_add_test(tc, test_match_null_names);
-	suite_add_tcase(s, tc);
+	rb_test_loop(s, "find_names", test_find, NELEM(finds));
+	tcase_add_test(rb_test_tcase(s, "names_point_into_args"),
+		       test_find_points_into_args);
+	rb_test_loop(s, "script_options_per_interpreter",
+		     test_find_per_interpreter, NELEM(per_interpreter));
+	rb_test_loop(s, "match_glob", test_match, NELEM(matches));
+	tcase_add_test(rb_test_tcase(s, "match_no_names"),
+		       test_match_null_names);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(progname_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rb_test_run(progname_suite());
 }
