@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 /*
  * The descriptor lifecycle matrix (lifecycle.sh runs it).  Walks sockets
  * through every way a descriptor is created, copied and closed, under the
@@ -147,16 +149,6 @@ static bool is_open(int fd)
 
 /* --- socket facts --------------------------------------------------- */
 
-static int get_int(int fd, int level, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(fd, level, name, &v, &len) != 0)
-		return -1;
-	return v;
-}
-
 static bool get_linger(int fd, struct linger *lg)
 {
 	socklen_t len = sizeof(*lg);
@@ -175,16 +167,6 @@ static uint64_t object_id(int fd)
 	if (fstat(fd, &st) == 0)
 		return ((uint64_t)st.st_dev << 40) ^ (uint64_t)st.st_ino;
 	return 0;
-}
-
-static int tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return -1;
-	return ti.tcpi_state;
 }
 
 static const char *state_name(int st)
@@ -252,17 +234,6 @@ static bool wait_tw(unsigned lp, unsigned rp)
 
 /* --- plain I/O with bounded waits ----------------------------------- */
 
-static int wait_fd(int fd, short ev, int ms)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	int n;
-
-	do
-		n = poll(&p, 1, ms);
-	while (n < 0 && errno == EINTR);
-	return n > 0 ? p.revents : 0;
-}
-
 static bool send_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
@@ -270,7 +241,7 @@ static bool send_all(int fd, const void *buf, size_t n)
 	while (n > 0) {
 		ssize_t w;
 
-		if (!wait_fd(fd, POLLOUT, WAIT_MS))
+		if (!probe_wait(fd, POLLOUT, WAIT_MS))
 			return false;
 		w = write(fd, p, n);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
@@ -293,7 +264,7 @@ static size_t recv_upto(int fd, void *buf, size_t n, int *err)
 	while (got < n) {
 		ssize_t r;
 
-		if (!wait_fd(fd, POLLIN, WAIT_MS)) {
+		if (!probe_wait(fd, POLLIN, WAIT_MS)) {
 			*err = -1;
 			break;
 		}
@@ -382,7 +353,7 @@ static void check_opts(const struct ent *e)
 {
 	struct linger lg = {-1, -1};
 	int reuse, onoff;
-	int got = get_int(e->fd, SOL_SOCKET, SO_REUSEADDR);
+	int got = probe_int(e->fd, SOL_SOCKET, SO_REUSEADDR);
 
 	want_opts(e->role, &reuse, &onoff);
 	if (got != reuse)
@@ -392,9 +363,9 @@ static void check_opts(const struct ent *e)
 		fail("fd %d (role %d): SO_LINGER={%d,%d}, want {%d,0}", e->fd,
 		     e->role, lg.l_onoff, lg.l_linger, onoff);
 	if ((e->role == R_CONN || e->role == R_CLIENT) &&
-	    tcp_state(e->fd) != TCP_ESTABLISHED)
+	    probe_tcp_state(e->fd) != TCP_ESTABLISHED)
 		fail("fd %d: state %s, want ESTABLISHED (shut down?)", e->fd,
-		     state_name(tcp_state(e->fd)));
+		     state_name(probe_tcp_state(e->fd)));
 }
 
 static void roundtrip(int srv, int cli)
@@ -421,7 +392,7 @@ static void check_ent(const struct ent *e)
 		return;
 	}
 	if (e->role == R_NOTSOCK) {
-		if (get_int(e->fd, SOL_SOCKET, SO_TYPE) != -1)
+		if (probe_int(e->fd, SOL_SOCKET, SO_TYPE) != -1)
 			fail("fd %d: a socket, want a pipe or file", e->fd);
 		return;
 	}
@@ -473,7 +444,7 @@ enum how { A_ACCEPT, A_ACCEPT4, A_RAW };
 
 static int accept_how(int lfd, enum how how)
 {
-	if (!wait_fd(lfd, POLLIN, WAIT_MS))
+	if (!probe_wait(lfd, POLLIN, WAIT_MS))
 		return -1;
 	if (how == A_ACCEPT)
 		return accept(lfd, NULL, NULL);
@@ -524,7 +495,7 @@ static enum outcome expect_for(enum kind k)
 static bool wait_state(int fd, int want)
 {
 	for (int i = 0; i < WAIT_MS; i++) {
-		if (tcp_state(fd) == want)
+		if (probe_tcp_state(fd) == want)
 			return true;
 		nap_ms(1);
 	}
@@ -545,12 +516,12 @@ static int read_end(int cli)
 
 static void expect_nothing(int cli)
 {
-	int ev = wait_fd(cli, POLLIN | POLLRDHUP, 50);
+	int ev = probe_wait(cli, POLLIN | POLLRDHUP, 50);
 
-	if (ev != 0 || tcp_state(cli) != TCP_ESTABLISHED)
+	if (ev != 0 || probe_tcp_state(cli) != TCP_ESTABLISHED)
 		fail("client %d: want the connection untouched, got events "
 		     "0x%x, state %s",
-		     cli, ev, state_name(tcp_state(cli)));
+		     cli, ev, state_name(probe_tcp_state(cli)));
 }
 
 static void expect_eof_then(int cli, enum outcome o, unsigned lp, unsigned cp)
@@ -564,15 +535,15 @@ static void expect_eof_then(int cli, enum outcome o, unsigned lp, unsigned cp)
 	}
 	if (o == O_RESET && !wait_state(cli, TCP_CLOSE)) {
 		fail("client %d: want FIN then reset, stays %s", cli,
-		     state_name(tcp_state(cli)));
+		     state_name(probe_tcp_state(cli)));
 		return;
 	}
-	if (o == O_ORDINARY && tcp_state(cli) != TCP_CLOSE_WAIT) {
+	if (o == O_ORDINARY && probe_tcp_state(cli) != TCP_CLOSE_WAIT) {
 		fail("client %d: want an ordinary close, state %s", cli,
-		     state_name(tcp_state(cli)));
+		     state_name(probe_tcp_state(cli)));
 		return;
 	}
-	if (o == O_ORD_OR_RESET && tcp_state(cli) == TCP_CLOSE)
+	if (o == O_ORD_OR_RESET && probe_tcp_state(cli) == TCP_CLOSE)
 		o = O_RESET;
 	close(cli);
 	if (o == O_ORDINARY && !wait_tw(lp, cp))
@@ -1016,7 +987,7 @@ static void range_check(const struct range_set *s)
 	if (pread(s->file_ro, buf, sizeof(buf), 0) != 4 ||
 	    memcmp(buf, "file", 4) != 0)
 		fail("file: data not intact");
-	if (!wait_fd(s->udp_rx, POLLIN, WAIT_MS) ||
+	if (!probe_wait(s->udp_rx, POLLIN, WAIT_MS) ||
 	    recv(s->udp_rx, buf, sizeof(buf), 0) != 3 ||
 	    memcmp(buf, "udp", 3) != 0)
 		fail("UDP: datagram not intact");
@@ -1167,7 +1138,7 @@ static void libc_close_udp(void)
 	if (send(alias.fd, "UDP", 3, 0) != 3)
 		fail("UDP alias: %s", strerror(errno));
 	for (int i = 0; i < 2; i++)
-		if (!wait_fd(rx, POLLIN, WAIT_MS) ||
+		if (!probe_wait(rx, POLLIN, WAIT_MS) ||
 		    recv(rx, buf, sizeof(buf), 0) != 3 ||
 		    memcmp(buf, i ? "UDP" : "udp", 3) != 0)
 			fail("UDP datagram %d not intact", i);

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 /*
  * close() from a signal handler (signal_close.sh runs it):
  *
@@ -94,17 +96,6 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static int wait_fd(int fd, short ev)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	int n;
-
-	do
-		n = poll(&p, 1, WAIT_MS);
-	while (n < 0 && errno == EINTR);
-	return n > 0 ? p.revents : 0;
-}
-
 static bool settle(int fd)
 {
 	for (int i = 0; i < WAIT_MS; i++) {
@@ -133,7 +124,7 @@ static int connect_to(const struct sockaddr_in *a)
 		close(fd);
 		return -1;
 	}
-	if (!(wait_fd(fd, POLLOUT) & POLLOUT) ||
+	if (!(probe_wait(fd, POLLOUT, WAIT_MS) & POLLOUT) ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
 		close(fd);
 		return -1;
@@ -146,7 +137,7 @@ static int accept_from(int lfd)
 	int fd;
 
 	do
-		fd = wait_fd(lfd, POLLIN)
+		fd = probe_wait(lfd, POLLIN, WAIT_MS)
 		             ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC)
 		             : -1;
 	while (fd < 0 && errno == EINTR);
@@ -182,7 +173,7 @@ static void drain_slot(int i)
 	ssize_t r = -1;
 	int cli = slots[i].cli;
 
-	while (wait_fd(cli, POLLIN)) {
+	while (probe_wait(cli, POLLIN, WAIT_MS)) {
 		r = read(cli, buf + got, sizeof(buf) - got);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -276,15 +267,6 @@ static void *watchdog(void *arg)
 	_exit(2);
 }
 
-static int count_fds(void)
-{
-	int n = 0;
-
-	for (int fd = 0; fd < 1024; fd++)
-		n += fcntl(fd, F_GETFD) >= 0;
-	return n;
-}
-
 static int make_listener(struct sockaddr_in *a)
 {
 	socklen_t len = sizeof(*a);
@@ -372,7 +354,7 @@ int main(int argc, char **argv)
 		slots[i].conn = -1;
 		slots[i].cli = -1;
 	}
-	fds0 = count_fds();
+	fds0 = probe_count_fds();
 	main_tid = pthread_self();
 	/* Other threads never take the signals. */
 	sigemptyset(&mask);
@@ -390,7 +372,7 @@ int main(int argc, char **argv)
 	phase(lfd, &a, true);
 	phase(lfd, &a, false);
 	wind_down(lfd);
-	if (count_fds() != fds0)
+	if (probe_count_fds() != fds0)
 		fail("descriptors open at the end differ from the start", 0);
 	if (atomic_load(&hits_in_call) == 0)
 		fail("no signal arrived inside socket() or close()", 0);

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 /*
  * Stress (threads.sh runs it; also the ThreadSanitizer run):
  *
@@ -111,16 +113,6 @@ static unsigned rnd(unsigned *seed)
 
 /* --- socket facts ------------------------------------------------------ */
 
-static int get_int(int fd, int level, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(fd, level, name, &v, &len) != 0)
-		return -1;
-	return v;
-}
-
 static uint64_t cookie(int fd)
 {
 	uint64_t c = 0;
@@ -128,16 +120,6 @@ static uint64_t cookie(int fd)
 
 	(void)getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len);
 	return c;
-}
-
-static int tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return -1;
-	return ti.tcpi_state;
 }
 
 static unsigned port_of(int fd, bool peer)
@@ -156,7 +138,7 @@ static void check_opts(int fd, const char *what)
 {
 	struct linger lg = {-1, -1};
 	socklen_t len = sizeof(lg);
-	int reuse = get_int(fd, SOL_SOCKET, SO_REUSEADDR);
+	int reuse = probe_int(fd, SOL_SOCKET, SO_REUSEADDR);
 
 	if (reuse != (int)shim)
 		fail("%s fd %d: SO_REUSEADDR=%d, want %d", what, fd, reuse,
@@ -169,23 +151,12 @@ static void check_opts(int fd, const char *what)
 
 /* --- bounded I/O ------------------------------------------------------- */
 
-static int wait_fd(int fd, short ev)
-{
-	struct pollfd p = {.fd = fd, .events = ev};
-	int n;
-
-	do
-		n = poll(&p, 1, WAIT_MS);
-	while (n < 0 && errno == EINTR);
-	return n > 0 ? p.revents : 0;
-}
-
 static bool send_all(int fd, const unsigned char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w;
 
-		if (!wait_fd(fd, POLLOUT))
+		if (!probe_wait(fd, POLLOUT, WAIT_MS))
 			return false;
 		w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
@@ -208,7 +179,7 @@ static size_t recv_upto(int fd, unsigned char *p, size_t n, int *err)
 	while (got < n) {
 		ssize_t r;
 
-		if (!wait_fd(fd, POLLIN)) {
+		if (!probe_wait(fd, POLLIN, WAIT_MS)) {
 			*err = -1;
 			break;
 		}
@@ -294,7 +265,7 @@ static bool client_end(int cli)
 		     err > 0   ? strerror(err)
 		     : err < 0 ? "nothing"
 		               : "data");
-	reset = tcp_state(cli) == TCP_CLOSE;
+	reset = probe_tcp_state(cli) == TCP_CLOSE;
 	if (setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0 ||
 	    close(cli) != 0)
 		fail("close(client %d): %s", cli, strerror(errno));
@@ -417,7 +388,7 @@ static int accept_one(int lfd, int cli, unsigned *seed)
 {
 	int fd = -1;
 
-	if (!wait_fd(lfd, POLLIN))
+	if (!probe_wait(lfd, POLLIN, WAIT_MS))
 		errno = ETIMEDOUT;
 	else if (rnd(seed) % 2)
 		fd = accept(lfd, NULL, NULL);
@@ -508,15 +479,6 @@ static void *watchdog(void *arg)
 	_exit(2);
 }
 
-static int count_fds(void)
-{
-	int n = 0;
-
-	for (int fd = 0; fd < 1024; fd++)
-		n += fcntl(fd, F_GETFD) >= 0;
-	return n;
-}
-
 /* --- main -------------------------------------------------------------- */
 
 static void report(const struct stats *w, int n)
@@ -572,7 +534,7 @@ int main(int argc, char **argv)
 	if (seconds < 1 || n < 1 || n > 64)
 		return 64;
 	signal(SIGPIPE, SIG_IGN);
-	fds0 = count_fds();
+	fds0 = probe_count_fds();
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += seconds;
 	memset(st, 0, sizeof(st));
@@ -586,9 +548,9 @@ int main(int argc, char **argv)
 		pthread_join(tid[i], NULL);
 	if (use_fork)
 		pthread_join(fk, NULL);
-	if (count_fds() != fds0)
+	if (probe_count_fds() != fds0)
 		fail("%d descriptors open at the end, %d at the start",
-		     count_fds(), fds0);
+		     probe_count_fds(), fds0);
 	report(st, n);
 	return atomic_load(&fails) != 0;
 }
