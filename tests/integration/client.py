@@ -4,9 +4,13 @@
 The server closes first, so TIME_WAIT stays on the server side.  One line
 per connection on stdout: "ok BYTES eof" or "ok BYTES reset" (a reset
 after the data), or "error WHAT" when connecting or reading failed.
+With --await-reset, "ok BYTES eof" is followed by " then-reset" or
+" then-nothing": what the server sent after its FIN.
 Exit status: 0 when every connection ended as --expect says.
 """
 import argparse
+import errno
+import select
 import socket
 import sys
 import time
@@ -26,7 +30,27 @@ def parse_args():
                    help="small receive buffer, read 64 KiB every 10 ms")
     p.add_argument("--expect", choices=["eof", "any"], default="any",
                    help="eof: a reset after the data counts as failure")
+    p.add_argument("--await-reset", type=float, metavar="SECS",
+                   help="after EOF, keep the socket open until the "
+                        "server's reset arrives (SECS at most), so that "
+                        "this client's FIN never races it; a connection "
+                        "then counts as good only if the reset came")
     return p.parse_args()
+
+
+def await_reset(sock, secs):
+    """True when a reset arrives within SECS of the EOF already read.
+
+    poll() with no events still reports POLLERR and POLLHUP: after the
+    FIN alone neither is set, after a reset both are.  Linux records a
+    reset that arrives after the FIN (in CLOSE_WAIT) as EPIPE.
+    """
+    p = select.poll()
+    p.register(sock, 0)
+    if not p.poll(secs * 1000):
+        return False
+    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    return err in (errno.EPIPE, errno.ECONNRESET)
 
 
 def read_plain(sock, slow):
@@ -63,13 +87,18 @@ def one(args):
             got, end = read_buffered(sock)
         else:
             got, end = read_plain(sock, args.slow)
+        after = ""
+        if args.await_reset is not None and end == "eof":
+            reset = await_reset(sock, args.await_reset)
+            after = " then-reset" if reset else " then-nothing"
     except OSError as e:
         return "error %s" % e.__class__.__name__, False
     finally:
         sock.close()
     good = (args.bytes is None or got == args.bytes) and \
-        (args.expect == "any" or end == "eof")
-    return "ok %d %s" % (got, end), good
+        (args.expect == "any" or end == "eof") and \
+        (args.await_reset is None or after == " then-reset")
+    return "ok %d %s%s" % (got, end, after), good
 
 
 def main():
