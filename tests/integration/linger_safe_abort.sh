@@ -6,10 +6,13 @@
 # is lost.
 #
 # Most runs use clients that, after the EOF, keep their socket open until
-# the reset arrives (client.py --await-reset): each must see it, and no
-# TIME_WAIT may stay.  Clients that close at once instead race rebind's
-# reset with their own FIN (a FIN that arrives first leaves TIME_WAIT);
-# that run only has to show that the reset wins some of the time.
+# the reset arrives (client.py --await-reset), so their own FIN never
+# races it: most must see the reset (a close that finds the reply still
+# unacknowledged is an ordinary one, which happens now and then under
+# load), and only the connections closed the ordinary way may leave
+# TIME_WAIT.  Clients that close at once instead race the reset with
+# their FIN (a FIN that arrives first leaves TIME_WAIT); that run only
+# has to show that the reset wins some of the time.
 
 . "$srcdir/tests/integration/lib.sh"
 need_ss
@@ -35,22 +38,23 @@ max_tw() {
 # server under safe-abort; every client must get what CLIENT_OPTS expect
 # and the server must report linger {0,0} (rebind resets at close, not
 # at accept).  MODE says what must follow:
-#   reset: the clients await the reset; every one must see it after a
-#          clean EOF, and no TIME_WAIT may stay;
+#   reset: the clients await the reset; more than half must see it
+#          after their clean EOF, and each connection that was reset
+#          must leave no TIME_WAIT (at most one entry per other one);
 #   race:  the clients close at once; fewer than N may leave TIME_WAIT
 #          (a close that never resets leaves all N).  Measured here on
 #          2 CPUs: 0 to 28 of 100 lose the race, and 45 to 90 of 100
 #          when the program calls shutdown() itself before close();
 #   any:   no claim about the reset (the reply may be unsent at close).
 safe_run() {
-	local mode=$1 what=$2 n=$3 copts="" tw
+	local mode=$1 what=$2 n=$3 copts="" tw resets
 	shift 3
 	while [ "$1" != -- ]; do
 		copts="$copts $1"
 		shift
 	done
 	shift
-	[ "$mode" = reset ] && copts="$copts --await-reset 2"
+	[ "$mode" = reset ] && copts="$copts --await-reset 1"
 	start safe env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort \
 		"$LEGACY_SERVER" -p 0 -n "$n" --report -q "$@"
 	wait_ready || fail "$what: server failed: $(cat "$SRV_ERR")"
@@ -65,8 +69,14 @@ $(sort "$TMP/clients.out" | uniq -c)"
 	note "$what: $tw of $n connections left TIME_WAIT"
 	case $mode in
 	reset)
-		[ "$tw" -eq 0 ] ||
-			fail "$what: $tw of $n connections left TIME_WAIT (want 0)"
+		resets=$(grep -c ' then-reset$' "$TMP/clients.out")
+		note "$what: $resets of $n connections reset after the EOF"
+		[ "$resets" -gt $((n / 2)) ] ||
+			fail "$what: only $resets of $n connections reset:
+$(sort "$TMP/clients.out" | uniq -c)"
+		[ "$tw" -le $((n - resets)) ] ||
+			fail "$what: $tw TIME_WAIT entries, but only" \
+				"$((n - resets)) ordinary closes"
 		;;
 	race)
 		# Under valgrind (RB_WRAP) the server can be slow enough to lose
