@@ -83,7 +83,7 @@ one_line() {
 
 # Control, without the shim: the report, and a restart over TIME_WAIT
 # fails (else this host cannot show what the library must not change).
-PORT=0
+PORT=$(free_port)
 srv ""
 serve_stop "no shim"
 PLAIN_REPORT=$REPORT
@@ -100,7 +100,7 @@ for kv in $BAD; do
 	var=${kv%%=*} val=${kv#*=}
 
 	# Start, serve, restart: everything as without the shim.
-	PORT=0
+	PORT=$(free_port)
 	srv LD_PRELOAD="$SHIM_PRELOAD" "$kv"
 	serve_stop "$kv"
 	one_line "$kv, first start" "$var" "$val" "$SPID"
@@ -113,7 +113,7 @@ for kv in $BAD; do
 
 	# The old instance under a working shim: only a working bind retry in
 	# the new one could succeed, and the library must be off there.
-	PORT=0
+	PORT=$(free_port)
 	srv LD_PRELOAD="$SHIM_PRELOAD"
 	serve_stop "$kv, old instance under a working shim"
 	PORT=$SRV_PORT
@@ -124,7 +124,7 @@ for kv in $BAD; do
 	serve_stop "$kv, the same restart with a working shim (control)"
 
 	# REBIND_LOG=off: not a word, still nothing changed.
-	PORT=0
+	PORT=$(free_port)
 	srv LD_PRELOAD="$SHIM_PRELOAD" REBIND_LOG=off "$kv"
 	serve_stop "$kv, REBIND_LOG=off"
 	! grep -q 'rebind' "$SRV_ERR" ||

@@ -126,7 +126,7 @@ one_line() {
 }
 
 # Control without the shim: the report, and the restart fails.
-srv "" 0
+srv "" "$(free_port)"
 serve "no shim"
 PLAIN_REPORT=$REPORT
 [ -n "$PLAIN_REPORT" ] || hard_error "legacy-server --report printed nothing"
@@ -136,7 +136,7 @@ restart "no shim, restart"
 	hard_error "restart without the shim succeeded over TIME_WAIT: this host cannot show the problem"
 
 # The good file works, so a broken one has something to break.
-srv "$GOOD" 0
+srv "$GOOD" "$(free_port)"
 serve "good file"
 [ "$REPORT" != "$PLAIN_REPORT" ] ||
 	hard_error "the shim with a good file changes nothing: this test cannot tell"
@@ -146,7 +146,7 @@ while IFS=: read -r name line word wlines; do
 	what="$name.conf"
 
 	# Start and serve: as without the shim, and one line.
-	srv "$conf" 0
+	srv "$conf" "$(free_port)"
 	serve "$what"
 	one_line "$what" "$conf" "$line" "$word" "$SPID"
 	[ "$REPORT" = "$PLAIN_REPORT" ] ||
@@ -154,7 +154,7 @@ while IFS=: read -r name line word wlines; do
 
 	# Restart over entries that carry SO_REUSEADDR: only the library's
 	# bind retry could succeed, and it must be off.
-	srv "$GOOD" 0
+	srv "$GOOD" "$(free_port)"
 	serve "$what: old instance under a good file"
 	srv "$conf" "$PORT"
 	restart "$what: restart"

@@ -87,7 +87,7 @@ restart() {
 }
 
 # Control without the shim: this host keeps the port blocked.
-srv plain 0 "$LEGACY_SERVER"
+srv plain "$(free_port)" "$LEGACY_SERVER"
 serve "no shim" "reuseaddr=0 linger=0,0"
 srv plain "$PORT" "$LEGACY_SERVER"
 restart "no shim, restart"
@@ -95,7 +95,7 @@ restart "no shim, restart"
 	hard_error "restart without the shim succeeded over TIME_WAIT: this host cannot show the problem"
 
 # legacy-server matches its section: SO_REUSEADDR, and the restart works.
-srv rule 0 "$LEGACY_SERVER"
+srv rule "$(free_port)" "$LEGACY_SERVER"
 serve "legacy-server" "reuseaddr=1 linger=0,0"
 # plain-daemon, the same binary under another name, is left alone: over
 # entries that carry SO_REUSEADDR only a bind retry could succeed.
@@ -108,15 +108,15 @@ restart "legacy-server restart"
 [ $restarted = yes ] ||
 	fail "legacy-server ([program legacy-server] enable = yes): restart over TIME_WAIT failed: $(cat "$SRV_ERR")"
 
-srv rule 0 "$TMP/bin/plain-daemon"
+srv rule "$(free_port)" "$TMP/bin/plain-daemon"
 serve "plain-daemon" "reuseaddr=0 linger=0,0"
 
 # argv[0]: exec -a changes it, /proc/self/exe still says plain-daemon.
 # shellcheck disable=SC2016
-srv rule 0 bash -c 'exec -a other-name "$0" "$@"' "$TMP/bin/plain-daemon"
+srv rule "$(free_port)" bash -c 'exec -a other-name "$0" "$@"' "$TMP/bin/plain-daemon"
 serve "exec -a other-name plain-daemon" "reuseaddr=1 linger=0,0"
 # shellcheck disable=SC2016
-srv rule 0 bash -c 'exec -a third-name "$0" "$@"' "$TMP/bin/plain-daemon"
+srv rule "$(free_port)" bash -c 'exec -a third-name "$0" "$@"' "$TMP/bin/plain-daemon"
 serve "exec -a third-name plain-daemon" "reuseaddr=0 linger=0,0"
 
 # A Python daemon, matched by its script's name, starts a child through

@@ -109,7 +109,7 @@ restart_on() {
 
 # (a) abort: linger {1,0} on every connection accepted from fd 3, no
 # TIME_WAIT.
-activated abort 0 LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort
+activated abort "$(free_port)" LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort
 port=$SRV_PORT
 clients "$port" $N >"$TMP/abort.clients" ||
 	fail "abort: clients: $(sort "$TMP/abort.clients" | uniq -c)"
@@ -123,7 +123,7 @@ tw=$(tw_count "$port")
 # it with their own FIN otherwise).  A close that finds the reply not
 # yet acknowledged is an ordinary one (nothing lost, no reset), so only
 # ask that most were reset; untracked connections would reset none.
-activated safe 0 LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
+activated safe "$(free_port)" LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
 port=$SRV_PORT
 clients "$port" $N --bytes 300 --expect eof --await-reset 1 \
 	>"$TMP/safe.clients" ||
@@ -138,7 +138,7 @@ note "safe-abort: $resets of $N connections reset after a clean EOF"
 # (a) default policy, then a restart on the same port.  Control first:
 # the same daemon without rebind leaves TIME_WAIT entries without
 # SO_REUSEADDR, and the restart under rebind must fail.
-activated control 0
+activated control "$(free_port)"
 port=$SRV_PORT
 clients "$port" $N --expect eof >/dev/null ||
 	hard_error "control: clients failed"
@@ -150,7 +150,7 @@ restart_on "$port" &&
 		"TIME_WAIT entries without SO_REUSEADDR:" \
 		"this host proves nothing"
 
-activated default 0 LD_PRELOAD="$SHIM_PRELOAD"
+activated default "$(free_port)" LD_PRELOAD="$SHIM_PRELOAD"
 port=$SRV_PORT
 clients "$port" $N --bytes 300 --expect eof >"$TMP/default.clients" ||
 	fail "default: clients: $(sort "$TMP/default.clients" | uniq -c)"

@@ -21,9 +21,18 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/rebind-test.XXXXXX")
 PIDS=""
 RUN_N=0
 
+# kill_job PID: SIGTERM to the process group PID leads, else to PID
+# alone.  start() runs servers under GNU timeout(1), which makes its own
+# group; a signal that reaches timeout between its fork() and its note
+# of the child's pid ends timeout without passing the signal on (seen
+# here on one busy CPU), so the server gets it from the group kill.
+kill_job() {
+	kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
+}
+
 cleanup() {
 	for p in $PIDS; do
-		kill "$p" 2>/dev/null
+		kill_job "$p"
 	done
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null
@@ -40,6 +49,31 @@ note() { echo "# $*" >&2; }
 need_ss() {
 	SS=${SS:-$(command -v ss || echo /usr/sbin/ss)}
 	[ -x "$SS" ] || skip "ss (iproute2) is not installed"
+}
+
+# free_port: a TCP port no socket on this host uses now, chosen below
+# the kernel's ephemeral range: the kernel never hands such a port to a
+# connect() or a bind() to port 0, so the tests running alongside cannot
+# take it while a test stops a server and starts another on it.  Prints
+# 0 (the kernel's choice) when the range leaves no room below it or ss
+# is missing.
+free_port() {
+	local ss=${SS:-$(command -v ss || echo /usr/sbin/ss)} lo port i=0
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
+		lo=0
+	if [ ! -x "$ss" ] || [ "$lo" -lt 12000 ]; then
+		echo 0
+		return
+	fi
+	while [ $i -lt 100 ]; do
+		port=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
+		if [ -z "$("$ss" -Htan "( sport = :$port )" 2>/dev/null)" ]; then
+			echo "$port"
+			return
+		fi
+		i=$((i + 1))
+	done
+	hard_error "no free port between 10000 and $lo"
 }
 
 have_ipv6() {
@@ -83,9 +117,23 @@ wait_ready() {
 
 # stop: end the server started last and reap it.
 stop() {
-	kill "$SRV_PID" 2>/dev/null
+	local i=0
+	kill_job "$SRV_PID"
 	wait "$SRV_PID" 2>/dev/null
+	# The server itself may outlive timeout(1) by a moment (kill_job).
+	while group_alive "$SRV_PID" && [ $i -lt 100 ]; do
+		sleep 0.02
+		i=$((i + 1))
+	done
 	return 0
+}
+
+# group_alive PGID: a process of group PGID runs (zombies do not count:
+# an orphan's zombie may never be reaped in a container).
+group_alive() {
+	kill -0 -- "-$1" 2>/dev/null || return 1
+	awk -v g="$1" '{ sub(/^.*\) /, "") } $3 == g && $1 != "Z" { found = 1 }
+		END { exit !found }' /proc/[0-9]*/stat 2>/dev/null
 }
 
 # tw_count PORT: TIME_WAIT entries whose local port is PORT.

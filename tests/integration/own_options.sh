@@ -62,7 +62,7 @@ need_tw() {
 # 1. --set-reuseaddr=0: the program's 0 stays on the listener and the
 # connections (so their TIME_WAIT entries lack the flag), and a restart
 # that also asks for 0 fails.
-serve "reuse0" 0 $N -- --set-reuseaddr=0
+serve "reuse0" "$(free_port)" $N -- --set-reuseaddr=0
 report_ok "reuseaddr=0 linger=0,0" $N
 wait_tw "$port" $N || fail "reuse0: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
 restart "reuse0 restart" "$port" -- --set-reuseaddr=0
@@ -74,7 +74,7 @@ restart "reuse0 restart" "$port" -- --set-reuseaddr=0
 # rebind's default, so its TIME_WAIT entries carry SO_REUSEADDR and
 # rebind's retry would succeed: the program asked for 0, so the bind
 # must fail.  Control: the same restart without the program's 0 succeeds.
-serve "default" 0 $N --
+serve "default" "$(free_port)" $N --
 report_ok "reuseaddr=1 linger=0,0" $N
 wait_tw "$port" $N || fail "default: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
 restart "no-retry restart" "$port" -- --set-reuseaddr=0
@@ -91,7 +91,7 @@ restart "control restart" "$port" --
 
 # 3. --set-linger=1,5 under abort: 1,5 stays; rebind's 1,0 would reset
 # every close, so the connections keep their TIME_WAIT.
-serve "linger15" 0 $N REBIND_LINGER=abort -- --set-linger=1,5
+serve "linger15" "$(free_port)" $N REBIND_LINGER=abort -- --set-linger=1,5
 report_ok "reuseaddr=1 linger=1,5" $N
 wait_tw "$port" $N ||
 	fail "linger 1,5 under abort: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
@@ -101,11 +101,11 @@ wait_tw "$port" $N ||
 # without the program's choice, safe-abort resets most connections after
 # their EOF (the clients wait for that reset).
 N=30
-serve "linger00" 0 $N REBIND_LINGER=safe-abort -- --set-linger=0,0
+serve "linger00" "$(free_port)" $N REBIND_LINGER=safe-abort -- --set-linger=0,0
 report_ok "reuseaddr=1 linger=0,0" $N
 wait_tw "$port" $N ||
 	fail "linger 0,0 under safe-abort: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
-AWAIT=1 serve "safe control" 0 $N REBIND_LINGER=safe-abort --
+AWAIT=1 serve "safe control" "$(free_port)" $N REBIND_LINGER=safe-abort --
 report_ok "reuseaddr=1 linger=0,0" $N
 resets=$(grep -c ' then-reset$' "$TMP/clients.out")
 [ "$resets" -gt $((N / 2)) ] ||
@@ -116,7 +116,7 @@ resets=$(grep -c ' then-reset$' "$TMP/clients.out")
 # (case 1 shows the 0 without it), so the entries carry the flag and a
 # restart that asks for 0 again binds over them.
 N=10
-serve "override reuse" 0 $N REBIND_OVERRIDE=yes -- --set-reuseaddr=0
+serve "override reuse" "$(free_port)" $N REBIND_OVERRIDE=yes -- --set-reuseaddr=0
 report_ok "reuseaddr=1 linger=0,0" $N
 wait_tw "$port" $N || fail "override: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
 restart "override restart" "$port" REBIND_OVERRIDE=yes -- --set-reuseaddr=0
@@ -127,7 +127,7 @@ restart "override restart" "$port" REBIND_OVERRIDE=yes -- --set-reuseaddr=0
 # 6. override = yes from the config file: abort's {1,0} replaces the
 # program's own 1,5 (case 3 keeps 1,5), and no TIME_WAIT is left.
 printf 'override = yes\nlinger = abort\n' >"$TMP/override.conf"
-EXPECT=any serve "override linger" 0 $N \
+EXPECT=any serve "override linger" "$(free_port)" $N \
 	REBIND_CONFIG="$TMP/override.conf" -- --set-linger=1,5
 report_ok "reuseaddr=1 linger=1,0" $N
 [ "$(tw_count "$port")" -eq 0 ] ||

@@ -150,7 +150,7 @@ done
 HOST=127.0.0.1
 
 # 1. A server without rebind leaves TIME_WAIT; a plain restart fails.
-srv plain first 0
+srv plain first "$(free_port)"
 wait_ready || fail "did not start: $(cat "$SRV_ERR")"
 P=$SRV_PORT
 serve_tw "$P" "first instance"
@@ -217,7 +217,7 @@ note "rebind --purge-timewait --ports=$P: started at once"
 # 6. IPv6: the same on ::1.
 if have_ipv6; then
 	HOST=::1
-	srv plain v6 0
+	srv plain v6 "$(free_port)"
 	wait_ready || fail "IPv6: did not start: $(cat "$SRV_ERR")"
 	P6=$SRV_PORT
 	serve_tw "$P6" "IPv6"

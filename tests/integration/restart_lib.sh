@@ -57,7 +57,7 @@ case_run() {
 	local label=$1 mode first
 
 	# (a) control: without the shim the restart must fail.
-	instance plain 0 "$label, no shim"
+	instance plain "$(free_port)" "$label, no shim"
 	restart_fails plain "$P"
 	case $? in
 	0) note "$label: without the shim the restart failed as expected: $(grep 'in use' "$SRV_ERR")" ;;
@@ -67,7 +67,7 @@ case_run() {
 
 	# (b) LD_PRELOAD, (c) the wrapper: first start, then two restarts.
 	for mode in preload wrapper; do
-		instance "$mode" 0 "$label, $mode, first start"
+		instance "$mode" "$(free_port)" "$label, $mode, first start"
 		first=$P
 		instance "$mode" "$first" "$label, $mode, first restart"
 		instance "$mode" "$first" "$label, $mode, second restart"

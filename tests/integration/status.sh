@@ -139,7 +139,7 @@ listening() {
 # then shows it was right.
 with_tw() {
 	local mode=$1 what="$1, TIME_WAIT present, $HOST"
-	srv "$mode" "$mode" 0
+	srv "$mode" "$mode" "$(free_port)"
 	wait_ready || fail "$what: did not start: $(cat "$SRV_ERR")"
 	P=$SRV_PORT
 	listening "$mode" "$what"
@@ -165,7 +165,7 @@ with_tw() {
 # clients; under --linger=abort, clients that get reset).
 without_tw() {
 	local mode=$1 what="$1, TIME_WAIT absent, $HOST"
-	srv "$mode" "$mode" 0
+	srv "$mode" "$mode" "$(free_port)"
 	wait_ready || fail "$what: did not start: $(cat "$SRV_ERR")"
 	P=$SRV_PORT
 	[ "$mode" = abort ] && { clients "$P" "$N" --host "$HOST" >/dev/null || fail "$what: clients failed"; }
