@@ -26,18 +26,6 @@ srv() {
 	fi
 }
 
-# child_of PID: the pid of PID's only child (the server under timeout).
-child_of() {
-	local i=0 c
-	while [ $i -lt 100 ]; do
-		c=$(ps -o pid= --ppid "$1" | tr -d ' ')
-		[ -n "$c" ] && { echo "$c"; return 0; }
-		sleep 0.02
-		i=$((i + 1))
-	done
-	return 1
-}
-
 # serve_stop WHAT: the server started last is up on PORT: N clients, their
 # TIME_WAIT entries, stop.  Sets SPID (the server's pid) and REPORT (its
 # stdout without the ready line, the port replaced by P).

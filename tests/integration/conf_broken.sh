@@ -47,18 +47,6 @@ binary:1:0x7f:-
 long_line:2:log:2
 missing:-:No such file:-"
 
-# child_of PID: the pid of PID's only child (the server under timeout).
-child_of() {
-	local i=0 c
-	while [ $i -lt 100 ]; do
-		c=$(ps -o pid= --ppid "$1" | tr -d ' ')
-		[ -n "$c" ] && { echo "$c"; return 0; }
-		sleep 0.02
-		i=$((i + 1))
-	done
-	return 1
-}
-
 # srv CONF PORT: legacy-server --report on PORT (0: any) under the shim
 # with REBIND_CONFIG=CONF; CONF "": no shim at all.
 srv() {

@@ -141,6 +141,36 @@ tw_count() {
 	"$SS" -Htan state time-wait "( sport = :$1 )" 2>/dev/null | wc -l
 }
 
+# tcp_count PORT STATE [ADDR]: TCP sockets whose local port is PORT (and
+# local address ADDR) in STATE, as tcpstate.py reads them.
+TCPSTATE="$srcdir/tests/integration/tcpstate.py"
+tcp_count() {
+	"$PYTHON3" "$TCPSTATE" "$1" --state "$2" ${3:+--local "$3"}
+}
+
+# wait_tcp_count PORT STATE N: poll until at least N (at most 2 s).
+wait_tcp_count() {
+	local i=0
+	while [ $i -lt 100 ]; do
+		[ "$(tcp_count "$1" "$2")" -ge "$3" ] && return 0
+		sleep 0.02
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# child_of PID: the pid of PID's only child (a server under timeout).
+child_of() {
+	local i=0 c
+	while [ $i -lt 100 ]; do
+		c=$(ps -o pid= --ppid "$1" | tr -d ' ')
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.02
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # wait_tw PORT N: poll until at least N TIME_WAIT entries are on PORT.
 wait_tw() {
 	local i=0

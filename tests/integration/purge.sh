@@ -15,26 +15,11 @@
 cap=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
 (((0x$cap >> 12) & 1)) || skip "root without CAP_NET_ADMIN here (a container?)"
 
-TCPSTATE="$srcdir/tests/integration/tcpstate.py"
 N=3
 # A root shell without CAP_NET_ADMIN, for the failure cases.
 NOCAP=(setpriv --inh-caps=-net_admin --bounding-set=-net_admin --)
 nocap_ok=true
 "${NOCAP[@]}" true 2>/dev/null || nocap_ok=false
-
-count() { # PORT STATE [ADDR]
-	"$PYTHON3" "$TCPSTATE" "$1" --state "$2" ${3:+--local "$3"}
-}
-
-wait_count() { # PORT STATE N: poll until at least N (at most 2 s)
-	local i=0
-	while [ $i -lt 100 ]; do
-		[ "$(count "$1" "$2")" -ge "$3" ] && return 0
-		sleep 0.02
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # srv MODE NAME PORT: the legacy server on HOST:PORT, plain or through
 # the wrapper with more wrapper options (MODE "rebind OPTION...").
@@ -60,24 +45,24 @@ in_use() {
 # serve_tw PORT WHAT: N clients, then N more TIME_WAIT entries on PORT.
 serve_tw() {
 	local tw0 out
-	tw0=$(count "$1" TIME_WAIT)
+	tw0=$(tcp_count "$1" TIME_WAIT)
 	out=$(clients "$1" "$N" --host "$HOST") || fail "$2: clients failed: ${out//$'\n'/ }"
-	wait_count "$1" TIME_WAIT $((tw0 + N)) ||
-		hard_error "$2: $N connections left $(count "$1" TIME_WAIT) TIME_WAIT entries on port $1 (had $tw0)"
+	wait_tcp_count "$1" TIME_WAIT $((tw0 + N)) ||
+		hard_error "$2: $N connections left $(tcp_count "$1" TIME_WAIT) TIME_WAIT entries on port $1 (had $tw0)"
 }
 
 # purge PORT WHAT: rebind purge PORT must exit 0 and leave no TIME_WAIT.
 purge() {
 	local out rc tw
-	tw=$(count "$1" TIME_WAIT)
+	tw=$(tcp_count "$1" TIME_WAIT)
 	out=$("$REBIND_BIN" purge "$1" 2>&1)
 	rc=$?
 	[ "$rc" = 0 ] || fail "$2: rebind purge $1: exit $rc: $out"
 	[[ $out =~ ^$1:\ ([0-9]+)\ TIME_WAIT\ entr(y|ies)\ destroyed$ ]] ||
 		fail "$2: rebind purge $1 printed: $out"
 	[ "${BASH_REMATCH[1]}" -ge "$N" ] || fail "$2: destroyed ${BASH_REMATCH[1]}, had $tw: $out"
-	[ "$(count "$1" TIME_WAIT)" = 0 ] ||
-		fail "$2: $(count "$1" TIME_WAIT) TIME_WAIT entries left on port $1 after: $out"
+	[ "$(tcp_count "$1" TIME_WAIT)" = 0 ] ||
+		fail "$2: $(tcp_count "$1" TIME_WAIT) TIME_WAIT entries left on port $1 after: $out"
 	note "$2: $out (had $tw)"
 }
 
@@ -134,7 +119,7 @@ hold_ping() { # WHAT
 	echo ping >&"${HOLD[1]}"
 	read -r -t 10 -u "${HOLD[0]}" line
 	[ "$line" = ok ] || fail "$1: the connection or listener on 127.0.0.2:$P: ${line:-no answer} $(cat "$TMP/hold.err")"
-	[ "$(count "$P" LISTEN 127.0.0.2)" = 1 ] && [ "$(count "$P" ESTABLISHED 127.0.0.2)" = 1 ] ||
+	[ "$(tcp_count "$P" LISTEN 127.0.0.2)" = 1 ] && [ "$(tcp_count "$P" ESTABLISHED 127.0.0.2)" = 1 ] ||
 		fail "$1: 127.0.0.2:$P: $("$PYTHON3" "$TCPSTATE" "$P" --local 127.0.0.2 | tr '\n' ' ')"
 }
 
@@ -158,17 +143,17 @@ stop
 hold_start "$P"
 hold_ping "before any purge"
 in_use plain "$P" "control: plain restart over TIME_WAIT" ||
-	hard_error "a plain restart on port $P succeeded over $(count "$P" TIME_WAIT) TIME_WAIT entries: this host cannot show the problem"
+	hard_error "a plain restart on port $P succeeded over $(tcp_count "$P" TIME_WAIT) TIME_WAIT entries: this host cannot show the problem"
 note "control: plain restart failed: $(grep 'in use' "$SRV_ERR")"
 
 # 2. Without CAP_NET_ADMIN: exit 1, one line, nothing destroyed.
 if $nocap_ok; then
-	tw=$(count "$P" TIME_WAIT)
+	tw=$(tcp_count "$P" TIME_WAIT)
 	out=$("${NOCAP[@]}" "$REBIND_BIN" purge "$P" 2>&1)
 	rc=$?
 	[ "$rc" = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q '^rebind: purge: .*CAP_NET_ADMIN' <<<"$out" ||
 		fail "purge without CAP_NET_ADMIN: exit $rc: $out"
-	[ "$(count "$P" TIME_WAIT)" -ge "$tw" ] || fail "purge without CAP_NET_ADMIN destroyed entries"
+	[ "$(tcp_count "$P" TIME_WAIT)" -ge "$tw" ] || fail "purge without CAP_NET_ADMIN destroyed entries"
 	note "without CAP_NET_ADMIN: $out"
 else
 	note "NOT TESTED: purge without CAP_NET_ADMIN (setpriv cannot drop it here)"
@@ -184,7 +169,7 @@ note "plain restart on port $P right after the purge: started"
 # 4. With two listeners and a connection on the port, only TIME_WAIT goes.
 serve_tw "$P" "second instance"
 purge "$P" "purge while two listeners and a connection are on the port"
-[ "$(count "$P" LISTEN "$HOST")" = 1 ] || fail "the server's listener on $HOST:$P is gone after the purge"
+[ "$(tcp_count "$P" LISTEN "$HOST")" = 1 ] || fail "the server's listener on $HOST:$P is gone after the purge"
 serve_tw "$P" "second instance after the purge"
 hold_ping "after the second purge"
 stop
@@ -208,7 +193,7 @@ if $nocap_ok; then
 fi
 srv "rebind --purge-timewait --ports=$P" purged "$P"
 wait_ready || fail "rebind --purge-timewait --ports=$P failed: $(cat "$SRV_ERR")"
-[ "$(count "$P" TIME_WAIT)" = 0 ] || fail "TIME_WAIT entries left after --purge-timewait"
+[ "$(tcp_count "$P" TIME_WAIT)" = 0 ] || fail "TIME_WAIT entries left after --purge-timewait"
 serve_tw "$P" "under rebind after --purge-timewait"
 stop
 hold_ping "after --purge-timewait"

@@ -12,24 +12,7 @@
 # (make check-valgrind) would change the name and pid status must show.
 unset RB_WRAP
 
-TCPSTATE="$srcdir/tests/integration/tcpstate.py"
 N=3
-
-# count PORT STATE: sockets on local PORT in STATE.
-count() {
-	"$PYTHON3" "$TCPSTATE" "$1" --state "$2"
-}
-
-# wait_count PORT STATE N: poll until at least N (at most 2 s).
-wait_count() {
-	local i=0
-	while [ $i -lt 100 ]; do
-		[ "$(count "$1" "$2")" -ge "$3" ] && return 0
-		sleep 0.02
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # srv MODE NAME PORT [legacy-server options]: start the server on HOST.
 srv() {
@@ -144,7 +127,7 @@ with_tw() {
 	P=$SRV_PORT
 	listening "$mode" "$what"
 	serve "$P"
-	wait_count "$P" TIME_WAIT "$N" || hard_error "$what: no TIME_WAIT entries on port $P"
+	wait_tcp_count "$P" TIME_WAIT "$N" || hard_error "$what: no TIME_WAIT entries on port $P"
 	stop
 	if [ "$mode" = plain ]; then
 		status "$P" 1 "no: TIME_WAIT entries without SO_REUSEADDR" "$what"
@@ -170,7 +153,7 @@ without_tw() {
 	P=$SRV_PORT
 	[ "$mode" = abort ] && { clients "$P" "$N" --host "$HOST" >/dev/null || fail "$what: clients failed"; }
 	stop
-	[ "$(count "$P" TIME_WAIT)" = 0 ] || hard_error "$what: $(count "$P" TIME_WAIT) TIME_WAIT entries on port $P"
+	[ "$(tcp_count "$P" TIME_WAIT)" = 0 ] || hard_error "$what: $(tcp_count "$P" TIME_WAIT) TIME_WAIT entries on port $P"
 	status "$P" 0 "yes: nothing holds the port" "$what"
 	expect_restart rebind "$P" starts "$what"
 	expect_restart plain "$P" starts "$what"
@@ -211,7 +194,7 @@ wait_ready || fail "rebind --ports=1: did not start: $(cat "$SRV_ERR")"
 P=$SRV_PORT
 status "$P" 1 "no: legacy-server (pid $(server_pid)) listens without SO_REUSEADDR although rebind is loaded" "rebind --ports=1"
 serve "$P"
-wait_count "$P" TIME_WAIT "$N" || hard_error "rebind --ports=1: no TIME_WAIT entries on port $P"
+wait_tcp_count "$P" TIME_WAIT "$N" || hard_error "rebind --ports=1: no TIME_WAIT entries on port $P"
 stop
 expect_restart rebind "$P" "in use" "rebind --ports=1"
 
