@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -8,8 +9,11 @@
 
 /*
  * A descriptor passed with SCM_RIGHTS has a copy in the receiving
- * process, so closing ours must not reset the connection.  Marked before
- * the send: if the send fails, we only lose an optimisation.
+ * process, so closing ours must not reset the connection.  Marked after
+ * a send that succeeded, so only headers the kernel has read already are
+ * read here: a bad pointer gets the kernel's EFAULT, never a crash in
+ * rebind.  The descriptor cannot be closed in between but by another
+ * thread racing its own send.
  */
 static void note_fds(const char *data, size_t n)
 {
@@ -44,13 +48,23 @@ static void note_rights(const struct msghdr *m)
 
 RB_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	note_rights(msg);
-	return rb_real()->sendmsg(fd, msg, flags);
+	ssize_t ret = rb_real()->sendmsg(fd, msg, flags);
+	int saved = errno;
+
+	if (ret >= 0)
+		note_rights(msg);
+	errno = saved;
+	return ret;
 }
 
+/* Only the first ret messages were sent. */
 RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 {
-	for (unsigned int i = 0; vec && i < n; i++)
+	int ret = rb_real()->sendmmsg(fd, vec, n, flags);
+	int saved = errno;
+
+	for (int i = 0; i < ret; i++)
 		note_rights(&vec[i].msg_hdr);
-	return rb_real()->sendmmsg(fd, vec, n, flags);
+	errno = saved;
+	return ret;
 }

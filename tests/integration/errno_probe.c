@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -175,6 +176,21 @@ static int closed_fd(void)
 	if (fd < 0 || close(fd) < 0)
 		setup_failed("closed_fd");
 	return fd;
+}
+
+/* An address no one may read: one page mapped with PROT_NONE.  The
+ * kernel answers EFAULT where a program passes it; so must the shim. */
+static void *unreadable(void)
+{
+	static void *page;
+
+	if (!page) {
+		page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		            -1, 0);
+		if (page == MAP_FAILED)
+			setup_failed("mmap");
+	}
+	return page;
 }
 
 static int get_reuse(int fd)
@@ -612,6 +628,24 @@ static int recv_rights(int via)
 	return fd;
 }
 
+/* Headers the kernel cannot read: the message itself, then its control
+ * buffer. */
+static void bad_headers(int via)
+{
+	char data = 'b';
+	struct iovec iov = {.iov_base = &data, .iov_len = 1};
+	struct msghdr m = {.msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = unreadable(),
+	                   .msg_controllen = CMSG_SPACE(sizeof(int))};
+
+	arm();
+	show("sendmsg(unreadable msghdr)",
+	     sendmsg(via, (const struct msghdr *)unreadable(), 0));
+	arm();
+	show("sendmsg(unreadable control)", sendmsg(via, &m, 0));
+}
+
 static void case_sendmsg(int lfd)
 {
 	int sp[2];
@@ -624,6 +658,7 @@ static void case_sendmsg(int lfd)
 	send_rights(sp[0], closed_fd(), "sendmsg(SCM_RIGHTS of closed fd)");
 	send_rights(closed_fd(), s, "sendmsg(closed fd)");
 	use_copy(s, recv_rights(sp[1]), c, "SCM_RIGHTS");
+	bad_headers(sp[0]);
 	(void)close(sp[0]);
 	(void)close(sp[1]);
 }
@@ -647,6 +682,9 @@ static void case_sendmmsg(void)
 	show("sendmmsg(closed fd)", sendmmsg(closed_fd(), &v, 1, 0));
 	arm();
 	show("sendmmsg(pipe fd)", sendmmsg(pp[1], &v, 1, 0));
+	arm();
+	show("sendmmsg(unreadable vector)",
+	     sendmmsg(sp[0], (struct mmsghdr *)unreadable(), 1, 0));
 	(void)close(sp[0]);
 	(void)close(sp[1]);
 	(void)close(pp[0]);
