@@ -43,8 +43,9 @@ max_tw() {
 #          must leave no TIME_WAIT (at most one entry per other one);
 #   race:  the clients close at once; fewer than N may leave TIME_WAIT
 #          (a close that never resets leaves all N).  Measured here on
-#          2 CPUs: 0 to 28 of 100 lose the race, and 45 to 90 of 100
-#          when the program calls shutdown() itself before close();
+#          2 CPUs: 0 to 39 of 100 lose the race (the most when client
+#          and server share a busy CPU), and about half or more when the
+#          program calls shutdown() itself before close();
 #   any:   no claim about the reset (the reply may be unsent at close).
 safe_run() {
 	local mode=$1 what=$2 n=$3 copts="" tw resets
