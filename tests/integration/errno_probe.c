@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,6 +13,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "probe.h"
 
 /*
  * Prints, one line per case, what an intercepted call returned and what
@@ -136,15 +137,6 @@ static int tcp_socket(void)
 	return fd;
 }
 
-static struct sockaddr_in loopback(unsigned short port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-	                        .sin_port = htons(port)};
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
-
 static struct sockaddr_in local_addr(int fd)
 {
 	struct sockaddr_in a;
@@ -158,7 +150,7 @@ static struct sockaddr_in local_addr(int fd)
 /* A TCP listener on 127.0.0.1, port chosen by the kernel. */
 static int tcp_listener(int type_flags)
 {
-	struct sockaddr_in a = loopback(0);
+	struct sockaddr_in a = probe_loopback(0);
 	int fd = socket(AF_INET, SOCK_STREAM | type_flags, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
@@ -221,7 +213,7 @@ static void case_close(const int pipefd[2])
 /* Two sockets that do not listen: the second bind must still fail. */
 static void case_bind_client(void)
 {
-	struct sockaddr_in any = loopback(0);
+	struct sockaddr_in any = probe_loopback(0);
 	struct sockaddr_in used;
 	int c1 = tcp_socket();
 	int c2 = tcp_socket();
@@ -240,7 +232,7 @@ static void case_bind_client(void)
 static void case_bind(const int pipefd[2], int lfd)
 {
 	struct sockaddr_in used = local_addr(lfd);
-	struct sockaddr_in any = loopback(0);
+	struct sockaddr_in any = probe_loopback(0);
 	int s = tcp_socket();
 	int bad = closed_fd();
 	int other = tcp_socket();
@@ -272,7 +264,7 @@ static void case_bind(const int pipefd[2], int lfd)
 static void case_listen_accept(const int pipefd[2], int lfd)
 {
 	int bound = tcp_socket();
-	struct sockaddr_in any = loopback(0);
+	struct sockaddr_in any = probe_loopback(0);
 	int nb = tcp_listener(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int bad = closed_fd();
 

@@ -1,9 +1,7 @@
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -14,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -179,26 +176,6 @@ static const char *state_name(int st)
 	return st > 0 && st < 12 ? names[st] : "?";
 }
 
-static unsigned local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		return 0;
-	return ntohs(a.sin_port);
-}
-
-static unsigned peer_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	if (getpeername(fd, (struct sockaddr *)&a, &len) != 0)
-		return 0;
-	return ntohs(a.sin_port);
-}
-
 /* Is the server side of 127.0.0.1:lp <-> 127.0.0.1:rp in TIME_WAIT?
  * /proc/net/tcp lists TIME_WAIT entries as state 06. */
 static int tw_count(unsigned lp, const unsigned *rp, int n)
@@ -234,52 +211,6 @@ static bool wait_tw(unsigned lp, unsigned rp)
 
 /* --- plain I/O with bounded waits ----------------------------------- */
 
-static bool send_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t w;
-
-		if (!probe_wait(fd, POLLOUT, WAIT_MS))
-			return false;
-		w = write(fd, p, n);
-		if (w < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-/* Reads exactly n bytes.  Returns n, or what it got before EOF (then
- * *err = 0) or an error (*err = errno) or the time limit (*err = -1). */
-static size_t recv_upto(int fd, void *buf, size_t n, int *err)
-{
-	size_t got = 0;
-
-	*err = 0;
-	while (got < n) {
-		ssize_t r;
-
-		if (!probe_wait(fd, POLLIN, WAIT_MS)) {
-			*err = -1;
-			break;
-		}
-		r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (r < 0)
-			*err = errno;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	return got;
-}
-
 static bool recv_exact(int fd, const char *want, size_t n)
 {
 	char buf[4096];
@@ -287,24 +218,8 @@ static bool recv_exact(int fd, const char *want, size_t n)
 
 	if (n > sizeof(buf))
 		return false;
-	return recv_upto(fd, buf, n, &err) == n && memcmp(buf, want, n) == 0;
-}
-
-/* Wait until nothing is queued either way, so a reset loses nothing. */
-static bool settle(int fd)
-{
-	for (int i = 0; i < WAIT_MS; i++) {
-		int out = -1;
-		int in = -1;
-
-		if (ioctl(fd, SIOCOUTQ, &out) != 0 ||
-		    ioctl(fd, SIOCINQ, &in) != 0)
-			return false;
-		if (out == 0 && in == 0)
-			return true;
-		nap_ms(1);
-	}
-	return false;
+	return probe_recv_upto(fd, buf, n, WAIT_MS, &err) == n &&
+	       memcmp(buf, want, n) == 0;
 }
 
 /* --- the registry of live descriptors ------------------------------- */
@@ -375,9 +290,11 @@ static void roundtrip(int srv, int cli)
 	snprintf(a, sizeof(a), "%-40s", "");
 	snprintf(a, sizeof(a), "s%d>c%d %s", srv, cli, step);
 	snprintf(b, sizeof(b), "c%d>s%d %s", cli, srv, step);
-	if (!send_all(srv, a, sizeof(a)) || !recv_exact(cli, a, sizeof(a)))
+	if (!probe_send_all(srv, a, sizeof(a), WAIT_MS) ||
+	    !recv_exact(cli, a, sizeof(a)))
 		fail("fd %d -> client %d: data lost", srv, cli);
-	if (!send_all(cli, b, sizeof(b)) || !recv_exact(srv, b, sizeof(b)))
+	if (!probe_send_all(cli, b, sizeof(b), WAIT_MS) ||
+	    !recv_exact(srv, b, sizeof(b)))
 		fail("client %d -> fd %d: data lost", cli, srv);
 }
 
@@ -415,9 +332,8 @@ static void end(void)
 
 static int listen_on(int fd)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = probe_loopback(0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    listen(fd, 128) != 0)
 		return -1;
@@ -426,15 +342,8 @@ static int listen_on(int fd)
 
 static int connect_to(unsigned port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-	                        .sin_port = htons((uint16_t)port)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = probe_connect(port);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		fd = -1;
-	}
 	if (fd < 0)
 		fail("connect to port %u: %s", port, strerror(errno));
 	return fd;
@@ -462,7 +371,7 @@ static int accept_from(int lfd, int cli, enum how how)
 		fail("accept on fd %d: %s", lfd, strerror(errno));
 		return -1;
 	}
-	if (peer_port(srv) != local_port(cli))
+	if (probe_port(srv, true) != probe_port(cli, false))
 		fail("accepted fd %d is not client %d's connection", srv, cli);
 	return srv;
 }
@@ -472,7 +381,7 @@ static int new_conn(int lfd, enum how how, int *cli)
 {
 	int srv;
 
-	*cli = connect_to(local_port(lfd));
+	*cli = connect_to(probe_port(lfd, false));
 	if (*cli < 0)
 		return -1;
 	srv = accept_from(lfd, *cli, how);
@@ -509,7 +418,7 @@ static int read_end(int cli)
 	char c;
 	int err;
 
-	if (recv_upto(cli, &c, 1, &err) == 1)
+	if (probe_recv_upto(cli, &c, 1, WAIT_MS, &err) == 1)
 		return EEXIST; /* more data than expected */
 	return err;
 }
@@ -562,8 +471,8 @@ static void expect_eof_then(int cli, enum outcome o, unsigned lp, unsigned cp)
  */
 static void expect_end(int cli, enum outcome o, const char *data)
 {
-	unsigned lp = peer_port(cli);
-	unsigned cp = local_port(cli);
+	unsigned lp = probe_port(cli, true);
+	unsigned cp = probe_port(cli, false);
 	size_t n = data ? strlen(data) : 0;
 	int end;
 
@@ -596,7 +505,8 @@ static void finish_conn(int srv, int cli, enum kind k)
 	char msg[48];
 
 	snprintf(msg, sizeof(msg), "last words of fd %d in %s", srv, step);
-	if (!send_all(srv, msg, strlen(msg)) || !settle(srv))
+	if (!probe_send_all(srv, msg, strlen(msg), WAIT_MS) ||
+	    !probe_settle(srv, WAIT_MS))
 		fail("fd %d: cannot send or settle", srv);
 	reg_del(srv);
 	if (close(srv) != 0)
@@ -617,7 +527,7 @@ static void step_socket(void)
 		fail("listener: %s", strerror(errno));
 		exit(1);
 	}
-	lport = local_port(L);
+	lport = probe_port(L, false);
 	reg_add(L, R_LISTENER, -1);
 	/* UDP and Unix sockets get nothing, even when listen() is called. */
 	u = socket(AF_INET, SOCK_DGRAM, 0);
@@ -675,8 +585,8 @@ static int tw_round(unsigned *ports)
 
 		if (srv < 0)
 			return n;
-		ports[n++] = local_port(cli);
-		if (!send_all(srv, reply, sizeof(reply)) ||
+		ports[n++] = probe_port(cli, false);
+		if (!probe_send_all(srv, reply, sizeof(reply), WAIT_MS) ||
 		    !recv_exact(cli, reply, sizeof(reply)))
 			fail("connection %d: reply lost", i);
 		close(srv);
@@ -821,7 +731,8 @@ static void step_dup2_onto_pipe(void)
 		end();
 		return;
 	}
-	if (!send_all(srv, "bye", 3) || !settle(srv))
+	if (!probe_send_all(srv, "bye", 3, WAIT_MS) ||
+	    !probe_settle(srv, WAIT_MS))
 		fail("fd %d: cannot send", srv);
 	reg_del(srv);
 	if (dup2(p[1], srv) != srv)
@@ -848,7 +759,8 @@ static void step_dup_onto_conn(const char *name, bool use_dup3)
 		end();
 		return;
 	}
-	if (!send_all(c2, "bye", 3) || !settle(c2))
+	if (!probe_send_all(c2, "bye", 3, WAIT_MS) ||
+	    !probe_settle(c2, WAIT_MS))
 		fail("fd %d: cannot send", c2);
 	reg_del(c2);
 	r = use_dup3 ? dup3(c1, c2, O_CLOEXEC) : dup2(c1, c2);
@@ -914,9 +826,7 @@ static int udp_rx(struct sockaddr_in *a)
 	socklen_t len = sizeof(*a);
 	int rx = socket(AF_INET, SOCK_DGRAM, 0);
 
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*a = probe_loopback(0);
 	if (rx < 0 || bind(rx, (struct sockaddr *)a, sizeof(*a)) != 0 ||
 	    getsockname(rx, (struct sockaddr *)a, &len) != 0)
 		return -1;
@@ -969,7 +879,8 @@ static void range_write(const struct range_set *s)
 	    send(s->udp_tx, "udp", 3, 0) != 3)
 		fail("writing before the close: %s", strerror(errno));
 	for (int i = 0; i < 2; i++) {
-		if (!send_all(s->srv[i], "bye", 3) || !settle(s->srv[i]))
+		if (!probe_send_all(s->srv[i], "bye", 3, WAIT_MS) ||
+		    !probe_settle(s->srv[i], WAIT_MS))
 			fail("fd %d: cannot send", s->srv[i]);
 		reg_del(s->srv[i]);
 	}
@@ -1053,7 +964,8 @@ static int stale_conn(void)
 
 	if (srv < 0)
 		return -1;
-	if (!send_all(srv, "bye", 3) || !settle(srv))
+	if (!probe_send_all(srv, "bye", 3, WAIT_MS) ||
+	    !probe_settle(srv, WAIT_MS))
 		fail("fd %d: cannot send", srv);
 	reg_del(srv);
 	raw_close(srv);
@@ -1179,10 +1091,9 @@ static void libc_close_tcp(void)
  */
 static int raw_listener(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = probe_loopback(0);
 	int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || syscall(SYS_bind, fd, &a, sizeof(a)) != 0 ||
 	    syscall(SYS_listen, fd, 16) != 0)
 		return -1;
@@ -1271,7 +1182,7 @@ static void fork_parent_closes(void)
 	}
 	pid = child_writer(srv, go[0], msg);
 	reg_del(srv);
-	if (!settle(srv) || close(srv) != 0)
+	if (!probe_settle(srv, WAIT_MS) || close(srv) != 0)
 		fail("close(%d): %s", srv, strerror(errno));
 	expect_end(cli, O_NOTHING, NULL);
 	if (write(go[1], "g", 1) != 1 || !reap(pid))
@@ -1292,7 +1203,7 @@ static void fork_child_closes(void)
 
 	begin2("fork_child_closes", "child");
 	srv = new_conn(L, A_ACCEPT, &cli);
-	if (srv < 0 || !settle(srv)) {
+	if (srv < 0 || !probe_settle(srv, WAIT_MS)) {
 		end();
 		return;
 	}
@@ -1443,7 +1354,8 @@ static void high_accept(void)
 	if (srv[1] >= high_fd) {
 		finish_conn(srv[0], cli[0], K_LAST);
 		/* and the same through close_range over a high range */
-		if (!send_all(srv[1], "bye", 3) || !settle(srv[1]))
+		if (!probe_send_all(srv[1], "bye", 3, WAIT_MS) ||
+		    !probe_settle(srv[1], WAIT_MS))
 			fail("fd %d: cannot send", srv[1]);
 		reg_del(srv[1]);
 		if (close_range((unsigned)srv[1], (unsigned)srv[1], 0) != 0)
@@ -1574,7 +1486,7 @@ static void step_exec(void)
 	end();
 	begin2("exec", "settle");
 	for (int i = 0; i < nreg; i++)
-		if (reg[i].role == R_CONN && !settle(reg[i].fd))
+		if (reg[i].role == R_CONN && !probe_settle(reg[i].fd, WAIT_MS))
 			fail("fd %d: cannot settle", reg[i].fd);
 	if (!step_bad)
 		exec_self(&x);
@@ -1605,7 +1517,7 @@ static void after_exec_registry(int argc, char **v, const int *gone)
 		if (role == R_LISTENER && L < 0)
 			L = fd;
 	}
-	lport = local_port(L);
+	lport = probe_port(L, false);
 }
 
 /*

@@ -2,12 +2,18 @@
 
 #include "probe.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 int probe_wait(int fd, short ev, int ms)
 {
@@ -47,4 +53,100 @@ int probe_count_fds(void)
 	for (int fd = 0; fd < 1024; fd++)
 		n += fcntl(fd, F_GETFD) >= 0;
 	return n;
+}
+
+struct sockaddr_in probe_loopback(unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)port)};
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+int probe_connect(unsigned port)
+{
+	struct sockaddr_in a = probe_loopback(port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	return fd;
+}
+
+unsigned probe_port(int fd, bool peer)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int r = peer ? getpeername(fd, (struct sockaddr *)&a, &len)
+	             : getsockname(fd, (struct sockaddr *)&a, &len);
+
+	return r == 0 ? ntohs(a.sin_port) : 0;
+}
+
+bool probe_send_all(int fd, const void *buf, size_t n, int ms)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w;
+
+		if (!probe_wait(fd, POLLOUT, ms))
+			return false;
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+size_t probe_recv_upto(int fd, void *buf, size_t n, int ms, int *err)
+{
+	size_t got = 0;
+
+	*err = 0;
+	while (got < n) {
+		ssize_t r;
+
+		if (!probe_wait(fd, POLLIN, ms)) {
+			*err = -1;
+			break;
+		}
+		r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r < 0)
+			*err = errno;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+bool probe_settle(int fd, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		struct timespec ts = {0, 1000000L};
+		int out = -1;
+		int in = -1;
+
+		if (ioctl(fd, SIOCOUTQ, &out) != 0 ||
+		    ioctl(fd, SIOCINQ, &in) != 0)
+			return false;
+		if (out == 0 && in == 0)
+			return true;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+	return false;
 }

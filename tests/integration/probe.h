@@ -3,6 +3,10 @@
 
 /* Small socket helpers the C test probes share. */
 
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
 /* poll() fd for ev up to ms, across EINTR: revents, 0 on timeout. */
 int probe_wait(int fd, short ev, int ms);
 
@@ -14,5 +18,25 @@ int probe_tcp_state(int fd);
 
 /* How many of descriptors 0-1023 are open. */
 int probe_count_fds(void);
+
+/* 127.0.0.1:port. */
+struct sockaddr_in probe_loopback(unsigned port);
+
+/* A TCP connection to 127.0.0.1:port, or -1 (errno says why). */
+int probe_connect(unsigned port);
+
+/* fd's own port (peer false) or its peer's, or 0. */
+unsigned probe_port(int fd, bool peer);
+
+/* send() all n bytes, waiting up to ms for room each time; no SIGPIPE. */
+bool probe_send_all(int fd, const void *buf, size_t n, int ms);
+
+/* read() until n bytes, EOF or error, waiting up to ms for each piece.
+ * Returns the count; *err is 0 (all, or EOF), errno, or -1 (time). */
+size_t probe_recv_upto(int fd, void *buf, size_t n, int ms, int *err);
+
+/* Waits up to ms until nothing is queued either way on a TCP socket, so
+ * that a reset would lose nothing. */
+bool probe_settle(int fd, int ms);
 
 #endif

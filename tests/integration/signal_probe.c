@@ -1,9 +1,7 @@
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -15,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -96,20 +93,6 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static bool settle(int fd)
-{
-	for (int i = 0; i < WAIT_MS; i++) {
-		int out = -1;
-
-		if (ioctl(fd, SIOCOUTQ, &out) != 0)
-			return false;
-		if (out == 0)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
 /* A non-blocking connect that signals cannot break. */
 static int connect_to(const struct sockaddr_in *a)
 {
@@ -157,7 +140,7 @@ static void fill_slot(int lfd, const struct sockaddr_in *a, int i)
 			close(cli);
 		return;
 	}
-	if (write(srv, "hi", 2) != 2 || !settle(srv))
+	if (write(srv, "hi", 2) != 2 || !probe_settle(srv, WAIT_MS))
 		fail("greeting", errno);
 	slots[i].cli = cli;
 	pairs++;
@@ -272,9 +255,7 @@ static int make_listener(struct sockaddr_in *a)
 	socklen_t len = sizeof(*a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*a = probe_loopback(0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof(*a)) != 0 ||
 	    listen(fd, 64) != 0 ||
 	    getsockname(fd, (struct sockaddr *)a, &len) != 0)

@@ -1,9 +1,7 @@
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -16,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -122,16 +119,6 @@ static uint64_t cookie(int fd)
 	return c;
 }
 
-static unsigned port_of(int fd, bool peer)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int r = peer ? getpeername(fd, (struct sockaddr *)&a, &len)
-	             : getsockname(fd, (struct sockaddr *)&a, &len);
-
-	return r == 0 ? ntohs(a.sin_port) : 0;
-}
-
 /* SO_REUSEADDR as the policy says (listener or accepted connection),
  * and no linger: safe-abort sets it only inside the close that resets. */
 static void check_opts(int fd, const char *what)
@@ -151,50 +138,6 @@ static void check_opts(int fd, const char *what)
 
 /* --- bounded I/O ------------------------------------------------------- */
 
-static bool send_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w;
-
-		if (!probe_wait(fd, POLLOUT, WAIT_MS))
-			return false;
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-/* Reads up to n bytes; stops at EOF or error (*err: 0 EOF, errno, or -1
- * for the time limit). */
-static size_t recv_upto(int fd, unsigned char *p, size_t n, int *err)
-{
-	size_t got = 0;
-
-	*err = 0;
-	while (got < n) {
-		ssize_t r;
-
-		if (!probe_wait(fd, POLLIN, WAIT_MS)) {
-			*err = -1;
-			break;
-		}
-		r = recv(fd, p + got, n - got, 0);
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (r < 0)
-			*err = errno;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	return got;
-}
-
 static void pattern(unsigned char *b, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++)
@@ -210,11 +153,12 @@ static bool one_way(int from, int to, unsigned *seed, struct stats *st)
 	int err;
 
 	pattern(out, n, tag);
-	if (!send_all(from, out, n)) {
+	if (!probe_send_all(from, out, n, WAIT_MS)) {
 		fail("send on fd %d: %s", from, strerror(errno));
 		return false;
 	}
-	if (recv_upto(to, in, n, &err) != n || memcmp(in, out, n) != 0) {
+	if (probe_recv_upto(to, in, n, WAIT_MS, &err) != n ||
+	    memcmp(in, out, n) != 0) {
 		fail("fd %d -> fd %d: %zu bytes sent, data lost or changed "
 		     "(%s)",
 		     from, to, n, err > 0 ? strerror(err) : "EOF or timeout");
@@ -227,22 +171,6 @@ static bool one_way(int from, int to, unsigned *seed, struct stats *st)
 static bool exchange(int srv, int cli, unsigned *seed, struct stats *st)
 {
 	return one_way(srv, cli, seed, st) && one_way(cli, srv, seed, st);
-}
-
-/* Nothing queued either way, so a reset would lose nothing. */
-static bool settle(int fd)
-{
-	for (int i = 0; i < WAIT_MS; i++) {
-		int out = -1, in = -1;
-
-		if (ioctl(fd, SIOCOUTQ, &out) != 0 ||
-		    ioctl(fd, SIOCINQ, &in) != 0)
-			return false;
-		if (out == 0 && in == 0)
-			return true;
-		usleep(1000);
-	}
-	return false;
 }
 
 /*
@@ -260,7 +188,7 @@ static bool client_end(int cli)
 	int err;
 	bool reset;
 
-	if (recv_upto(cli, &c, 1, &err) != 0 || err != 0)
+	if (probe_recv_upto(cli, &c, 1, WAIT_MS, &err) != 0 || err != 0)
 		fail("client fd %d: want a clean EOF, got %s", cli,
 		     err > 0   ? strerror(err)
 		     : err < 0 ? "nothing"
@@ -283,7 +211,7 @@ static int close_one(int fd, unsigned *seed)
 
 static void plain(int srv, int cli, unsigned *seed, struct stats *st)
 {
-	if (!exchange(srv, cli, seed, st) || !settle(srv))
+	if (!exchange(srv, cli, seed, st) || !probe_settle(srv, WAIT_MS))
 		fail("fd %d: exchange or settle failed", srv);
 	if (close_one(srv, seed) != 0)
 		fail("close(%d): %s", srv, strerror(errno));
@@ -335,10 +263,10 @@ static void copied(int srv, int cli, unsigned *seed, struct stats *st)
 		first = copy;
 		copy = srv;
 	}
-	if (!exchange(first, cli, seed, st) || !settle(first) ||
+	if (!exchange(first, cli, seed, st) || !probe_settle(first, WAIT_MS) ||
 	    close_one(first, seed) != 0)
 		fail("fd %d (copied): exchange or close failed", first);
-	if (!exchange(copy, cli, seed, st) || !settle(copy) ||
+	if (!exchange(copy, cli, seed, st) || !probe_settle(copy, WAIT_MS) ||
 	    close_one(copy, seed) != 0)
 		fail("fd %d (the other copy): exchange or close failed", copy);
 	st->copies++;
@@ -354,10 +282,9 @@ static int make_listener(unsigned *seed)
 {
 	static const int flags[] = {0, SOCK_NONBLOCK, SOCK_CLOEXEC,
 	                            SOCK_NONBLOCK | SOCK_CLOEXEC};
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = probe_loopback(0);
 	int fd = socket(AF_INET, SOCK_STREAM | flags[rnd(seed) % 4], 0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    listen(fd, 64) != 0) {
 		fail("listener: %s", strerror(errno));
@@ -371,16 +298,10 @@ static int make_listener(unsigned *seed)
 
 static int connect_to(unsigned port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-	                        .sin_port = htons((uint16_t)port)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = probe_connect(port);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	if (fd < 0)
 		fail("connect: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
 	return fd;
 }
 
@@ -400,7 +321,7 @@ static int accept_one(int lfd, int cli, unsigned *seed)
 		fail("accept on fd %d: %s", lfd, strerror(errno));
 		return -1;
 	}
-	if (port_of(fd, true) != port_of(cli, false))
+	if (probe_port(fd, true) != probe_port(cli, false))
 		fail("accepted fd %d is not client fd %d's connection", fd,
 		     cli);
 	check_opts(fd, "accepted");
@@ -409,7 +330,7 @@ static int accept_one(int lfd, int cli, unsigned *seed)
 
 static void round_on(int lfd, unsigned *seed, struct stats *st)
 {
-	unsigned port = port_of(lfd, false);
+	unsigned port = probe_port(lfd, false);
 	int cli[CONNS], srv[CONNS];
 
 	for (int i = 0; i < CONNS; i++)
