@@ -78,19 +78,6 @@ serve() {
 	REPORT=$(grep -v '^ready ' "$SRV_OUT")
 }
 
-# restart WHAT: the server started last (on PORT, over TIME_WAIT); sets
-# restarted to yes, or to no after exit 2 with "Address already in use".
-restart() {
-	if wait_ready; then
-		restarted=yes
-		stop
-	elif [ "$SRV_STATUS" = 2 ] && grep -q 'Address already in use' "$SRV_ERR"; then
-		restarted=no
-	else
-		fail "$1: exit $SRV_STATUS: $(cat "$SRV_ERR")"
-	fi
-}
-
 # one_line WHAT FILE LINE WORD PID: the last server's stderr has exactly
 # one line from rebind, from PID ("": any), naming FILE, LINE and WORD.
 one_line() {
@@ -119,8 +106,8 @@ serve "no shim"
 PLAIN_REPORT=$REPORT
 [ -n "$PLAIN_REPORT" ] || hard_error "legacy-server --report printed nothing"
 srv "" "$PORT"
-restart "no shim, restart"
-[ $restarted = no ] ||
+outcome "no shim, restart"
+[ "$OUTCOME" = "in use" ] ||
 	hard_error "restart without the shim succeeded over TIME_WAIT: this host cannot show the problem"
 
 # The good file works, so a broken one has something to break.
@@ -145,13 +132,13 @@ while IFS=: read -r name line word wlines; do
 	srv "$GOOD" "$(free_port)"
 	serve "$what: old instance under a good file"
 	srv "$conf" "$PORT"
-	restart "$what: restart"
-	[ $restarted = no ] ||
+	outcome "$what: restart"
+	[ "$OUTCOME" = "in use" ] ||
 		fail "$what: the restart succeeded over TIME_WAIT: the library was active"
 	one_line "$what: restart" "$conf" "$line" "$word" ""
 	srv "$GOOD" "$PORT"
-	restart "$what: control restart with a good file"
-	[ $restarted = yes ] ||
+	outcome "$what: control restart with a good file"
+	[ "$OUTCOME" = starts ] ||
 		hard_error "$what: the same restart with a good file failed too, so this test cannot tell: $(cat "$SRV_ERR")"
 
 	# The wrapper refuses to run anything under the broken file.

@@ -73,25 +73,12 @@ serve() {
 		fail "$what: want $N TIME_WAIT entries on $PORT, ss shows $(tw_count "$PORT")"
 }
 
-# restart WHAT: the server started last (on PORT, TIME_WAIT entries
-# there) listens or fails; sets restarted to yes or no (exit 2 only).
-restart() {
-	if wait_ready; then
-		restarted=yes
-		stop
-	elif [ "$SRV_STATUS" = 2 ]; then
-		restarted=no
-	else
-		fail "$1: exit $SRV_STATUS: $(cat "$SRV_ERR")"
-	fi
-}
-
 # Control without the shim: this host keeps the port blocked.
 srv plain "$(free_port)" "$LEGACY_SERVER"
 serve "no shim" "reuseaddr=0 linger=0,0"
 srv plain "$PORT" "$LEGACY_SERVER"
-restart "no shim, restart"
-[ $restarted = no ] ||
+outcome "no shim, restart"
+[ "$OUTCOME" = "in use" ] ||
 	hard_error "restart without the shim succeeded over TIME_WAIT: this host cannot show the problem"
 
 # legacy-server matches its section: SO_REUSEADDR, and the restart works.
@@ -100,12 +87,12 @@ serve "legacy-server" "reuseaddr=1 linger=0,0"
 # plain-daemon, the same binary under another name, is left alone: over
 # entries that carry SO_REUSEADDR only a bind retry could succeed.
 srv rule "$PORT" "$TMP/bin/plain-daemon"
-restart "plain-daemon restart"
-[ $restarted = no ] ||
+outcome "plain-daemon restart"
+[ "$OUTCOME" = "in use" ] ||
 	fail "plain-daemon (no section, enable = no) restarted over TIME_WAIT: rebind was active in it"
 srv rule "$PORT" "$LEGACY_SERVER"
-restart "legacy-server restart"
-[ $restarted = yes ] ||
+outcome "legacy-server restart"
+[ "$OUTCOME" = starts ] ||
 	fail "legacy-server ([program legacy-server] enable = yes): restart over TIME_WAIT failed: $(cat "$SRV_ERR")"
 
 srv rule "$(free_port)" "$TMP/bin/plain-daemon"

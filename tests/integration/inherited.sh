@@ -98,13 +98,8 @@ $(grep '^conn' "$SRV_OUT" | sort | uniq -c)"
 # restart_on PORT: 0 when legacy-server under rebind listens on PORT.
 restart_on() {
 	start restart env LD_PRELOAD="$SHIM_PRELOAD" "$LEGACY_SERVER" -p "$1"
-	if wait_ready; then
-		stop
-		return 0
-	fi
-	[ "$SRV_STATUS" = 2 ] ||
-		hard_error "restart on $1: exit $SRV_STATUS: $(cat "$SRV_ERR")"
-	return 1
+	outcome "restart on $1" hard_error
+	[ "$OUTCOME" = starts ]
 }
 
 # (a) abort: linger {1,0} on every connection accepted from fd 3, no

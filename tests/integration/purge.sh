@@ -34,12 +34,8 @@ srv() {
 # in_use MODE PORT WHAT: a start on PORT must fail with EADDRINUSE.
 in_use() {
 	srv "$1" "inuse" "$2"
-	if wait_ready; then
-		stop
-		return 1
-	fi
-	[ "$SRV_STATUS" = 2 ] && grep -q 'Address already in use' "$SRV_ERR" ||
-		fail "$3: failed in another way (exit $SRV_STATUS): $(cat "$SRV_ERR")"
+	outcome "$3"
+	[ "$OUTCOME" = "in use" ]
 }
 
 # serve_tw PORT WHAT: N clients, then N more TIME_WAIT entries on PORT.
