@@ -218,6 +218,19 @@ report_ok() {
 $(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
 }
 
+# control_leaves_tw N BYTES: without rebind, legacy-server replies BYTES
+# to N clients and closes first; each connection must leave a TIME_WAIT
+# entry that ss can see on this host, or the test cannot tell (99).
+control_leaves_tw() {
+	start control "$LEGACY_SERVER" -p 0 -n "$1" -r "$2" -q
+	wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
+	clients "$SRV_PORT" "$1" --bytes "$2" --expect eof >/dev/null ||
+		hard_error "control clients failed"
+	server_done
+	wait_tw "$SRV_PORT" "$1" ||
+		hard_error "control: want $1 TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
+}
+
 # server_done: the server started last exits 0 after its -n connections,
 # and rebind said nothing at the default log level.
 server_done() {

@@ -24,13 +24,7 @@ $("$SS" -Htan state time-wait "( sport = :$1 )" | head -5)"
 
 # Control: the same exchange without rebind leaves N entries, so ss sees
 # this server's TIME_WAIT on this host.
-start control "$LEGACY_SERVER" -p 0 -n $N -r $REPLY -q
-wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
-clients "$SRV_PORT" $N --bytes $REPLY --expect eof >/dev/null ||
-	hard_error "control clients failed"
-server_done
-wait_tw "$SRV_PORT" $N ||
-	hard_error "control: want $N TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
+control_leaves_tw "$N" "$REPLY"
 
 for mode in "" --nonblock; do
 	start abort env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort \

@@ -89,13 +89,7 @@ $(sort "$TMP/clients.out" | uniq -c)"
 }
 
 # Control: without rebind every connection leaves TIME_WAIT.
-start control "$LEGACY_SERVER" -p 0 -n $N -r $REPLY -q
-wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
-clients "$SRV_PORT" $N --bytes $REPLY --expect eof >/dev/null ||
-	hard_error "control clients failed"
-server_done
-wait_tw "$SRV_PORT" $N ||
-	hard_error "control: want $N TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
+control_leaves_tw "$N" "$REPLY"
 
 # (a) Plain close, (b) the program's own shutdown(SHUT_WR) first (its FIN
 # is queued: SIOCOUTQ counts it as one byte, which is not data).

@@ -9,13 +9,11 @@ need_ss
 
 N=10
 
-# serve WHAT PORT N [VAR=VALUE...] -- SERVER_OPTS: a server under rebind
-# on PORT (0: any) serves N clients and exits.  Sets port.  The clients
-# expect a clean EOF, or anything after the data with EXPECT=any; AWAIT=1
-# makes them wait for safe-abort's reset after the EOF.
-serve() {
-	local what=$1 p=$2 n=$3 envs=""
-	shift 3
+# under WHAT PORT [VAR=VALUE...] -- SERVER_OPTS: start legacy-server on
+# PORT (0: any) under rebind with the VAR=VALUE settings.
+under() {
+	local what=$1 p=$2 envs=""
+	shift 2
 	while [ "$1" != -- ]; do
 		envs="$envs $1"
 		shift
@@ -23,7 +21,17 @@ serve() {
 	shift
 	# shellcheck disable=SC2086
 	start "$what" env LD_PRELOAD="$SHIM_PRELOAD" $envs "$LEGACY_SERVER" \
-		-p "$p" -n "$n" --report -q "$@"
+		-p "$p" -q "$@"
+}
+
+# serve WHAT PORT N [VAR=VALUE...] -- SERVER_OPTS: a server under rebind
+# on PORT (0: any) serves N clients and exits.  Sets port.  The clients
+# expect a clean EOF, or anything after the data with EXPECT=any; AWAIT=1
+# makes them wait for safe-abort's reset after the EOF.
+serve() {
+	local what=$1 p=$2 n=$3
+	shift 3
+	under "$what" "$p" "$@" -n "$n" --report
 	wait_ready || fail "$what: server failed ($SRV_STATUS): $(cat "$SRV_ERR")"
 	port=$SRV_PORT
 	clients "$port" "$n" --expect "${EXPECT:-eof}" \
@@ -35,17 +43,8 @@ serve() {
 # restart WHAT PORT [VAR=VALUE...] -- SERVER_OPTS: start a server under
 # rebind on PORT; sets OUTCOME ("starts" or "in use", see lib.sh).
 restart() {
-	local what=$1 p=$2 envs=""
-	shift 2
-	while [ "$1" != -- ]; do
-		envs="$envs $1"
-		shift
-	done
-	shift
-	# shellcheck disable=SC2086
-	start "$what" env LD_PRELOAD="$SHIM_PRELOAD" $envs "$LEGACY_SERVER" \
-		-p "$p" -q "$@"
-	outcome "$what"
+	under "$@"
+	outcome "$1"
 }
 
 need_tw() {
