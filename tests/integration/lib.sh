@@ -23,9 +23,10 @@ RUN_N=0
 
 # kill_job PID: SIGTERM to the process group PID leads, else to PID
 # alone.  start() runs servers under GNU timeout(1), which makes its own
-# group; a signal that reaches timeout between its fork() and its note
-# of the child's pid ends timeout without passing the signal on (seen
-# here on one busy CPU), so the server gets it from the group kill.
+# group.  Signalled alone, timeout sometimes ended without passing the
+# signal on (servers were left running, seen here on one busy CPU; a
+# signal between its fork() and its note of the child's pid does that),
+# so the server gets it straight from the group kill.
 kill_job() {
 	kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
 }
