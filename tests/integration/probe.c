@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -149,4 +151,26 @@ bool probe_settle(int fd, int ms)
 			;
 	}
 	return false;
+}
+
+static const char *watched;
+static unsigned watch_seconds;
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	sleep(watch_seconds + 10);
+	printf("FAIL %s: deadlock: the run overstayed by 10 s\n", watched);
+	fflush(stdout);
+	_exit(2);
+}
+
+void probe_watchdog(const char *name, unsigned run_seconds)
+{
+	pthread_t t;
+
+	watched = name;
+	watch_seconds = run_seconds;
+	if (pthread_create(&t, NULL, watchdog, NULL) == 0)
+		pthread_detach(t);
 }

@@ -39,4 +39,9 @@ size_t probe_recv_upto(int fd, void *buf, size_t n, int ms, int *err);
  * that a reset would lose nothing. */
 bool probe_settle(int fd, int ms);
 
+/* Starts a thread that prints "FAIL NAME: deadlock: ..." and ends the
+ * process with status 2 once the run has lasted run_seconds + 10 s.  It
+ * takes the caller's signal mask. */
+void probe_watchdog(const char *name, unsigned run_seconds);
+
 #endif

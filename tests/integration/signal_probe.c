@@ -241,15 +241,6 @@ static void *killer(void *arg)
 	return NULL;
 }
 
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sleep((unsigned)seconds + 10);
-	printf("FAIL signal: deadlock: the run overstayed by 10 s\n");
-	fflush(stdout);
-	_exit(2);
-}
-
 static int make_listener(struct sockaddr_in *a)
 {
 	socklen_t len = sizeof(*a);
@@ -321,7 +312,6 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in a;
 	sigset_t mask, old;
-	pthread_t wd;
 	int fds0, lfd;
 
 	seconds = argc >= 2 ? atoi(argv[1]) : 0;
@@ -342,7 +332,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGALRM);
 	sigaddset(&mask, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
-	pthread_create(&wd, NULL, watchdog, NULL);
+	probe_watchdog("signal", (unsigned)seconds);
 	lfd = make_listener(&a);
 	if (lfd < 0) {
 		fail("listener", errno);

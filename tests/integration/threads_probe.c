@@ -391,15 +391,6 @@ static void *forker(void *arg)
 	return NULL;
 }
 
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sleep((unsigned)seconds + 10);
-	printf("FAIL threads: deadlock: the run overstayed by 10 s\n");
-	fflush(stdout);
-	_exit(2);
-}
-
 /* --- main -------------------------------------------------------------- */
 
 static void report(const struct stats *w, int n)
@@ -432,7 +423,7 @@ static void report(const struct stats *w, int n)
 
 int main(int argc, char **argv)
 {
-	pthread_t tid[64], fk, wd;
+	pthread_t tid[64], fk;
 	struct stats st[64];
 	int n, fds0;
 	bool use_fork;
@@ -459,7 +450,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += seconds;
 	memset(st, 0, sizeof(st));
-	pthread_create(&wd, NULL, watchdog, NULL);
+	probe_watchdog("threads", (unsigned)seconds);
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&tid[i], NULL, worker, &st[i]) != 0)
 			return 1;
