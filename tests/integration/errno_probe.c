@@ -571,49 +571,55 @@ static void case_copies(int lfd)
 	}
 }
 
-static void send_rights(int via, int fd, const char *what)
-{
-	char data = 'r';
-	struct iovec iov = {.iov_base = &data, .iov_len = 1};
+/* One byte of data and room for one descriptor. */
+struct rights {
+	char data;
+	struct iovec iov;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr m = {.msg_iov = &iov,
-	                   .msg_iovlen = 1,
-	                   .msg_control = u.buf,
-	                   .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	struct msghdr m;
+};
 
-	memset(u.buf, 0, sizeof(u.buf));
+static struct msghdr *rights_msg(struct rights *r, char data)
+{
+	memset(r, 0, sizeof(*r));
+	r->data = data;
+	r->iov = (struct iovec){.iov_base = &r->data, .iov_len = 1};
+	r->m = (struct msghdr){.msg_iov = &r->iov,
+	                       .msg_iovlen = 1,
+	                       .msg_control = r->u.buf,
+	                       .msg_controllen = sizeof(r->u.buf)};
+	return &r->m;
+}
+
+static void send_rights(int via, int fd, const char *what)
+{
+	struct rights r;
+	struct msghdr *m = rights_msg(&r, 'r');
+	struct cmsghdr *cm = CMSG_FIRSTHDR(m);
+
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
 	arm();
-	show(what, sendmsg(via, &m, 0));
+	show(what, sendmsg(via, m, 0));
 }
 
 /* The descriptor sent first on the pair (a second, failed send added
  * nothing). */
 static int recv_rights(int via)
 {
-	char data;
-	struct iovec iov = {.iov_base = &data, .iov_len = 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr m = {.msg_iov = &iov,
-	                   .msg_iovlen = 1,
-	                   .msg_control = u.buf,
-	                   .msg_controllen = sizeof(u.buf)};
+	struct rights r;
+	struct msghdr *m = rights_msg(&r, 0);
 	struct cmsghdr *cm;
 	int fd;
 
-	if (recvmsg(via, &m, 0) != 1)
+	if (recvmsg(via, m, 0) != 1)
 		setup_failed("recvmsg");
-	cm = CMSG_FIRSTHDR(&m);
+	cm = CMSG_FIRSTHDR(m);
 	if (!cm || cm->cmsg_type != SCM_RIGHTS)
 		setup_failed("recvmsg: no descriptor");
 	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
