@@ -16,17 +16,7 @@
 #include "core/conf.h"
 #include "core/policy.h"
 #include "core/progname.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			(void)fprintf(stderr, "fuzz_conf: %s:%d: %s\n",        \
-			              __FILE__, __LINE__, #cond);              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+#include "fuzz_check.h"
 
 static const unsigned ports[] = {1, 22, 80, 443, 8000, 8080, 65535};
 

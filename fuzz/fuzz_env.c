@@ -23,17 +23,7 @@
 
 #include "core/policy.h"
 #include "core/progname.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			(void)fprintf(stderr, "fuzz_env: %s:%d: %s\n",         \
-			              __FILE__, __LINE__, #cond);              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+#include "fuzz_check.h"
 
 /* rb_policy_build's getter takes no context: the values are here. */
 static char *values[RB_KEY_N];
