@@ -10,7 +10,6 @@
 # line naming --linger, and does not run the command.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
-need_ss
 
 N=3
 HOST=127.0.0.1

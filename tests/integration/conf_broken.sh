@@ -14,7 +14,6 @@
 # A control without the shim must fail its restart, else exit 99.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
-need_ss
 
 N=3
 GOOD="$TMP/good.conf"

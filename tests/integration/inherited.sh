@@ -20,7 +20,6 @@
 #     down or reset it.
 
 . "$srcdir/tests/integration/lib.sh"
-need_ss
 
 N=20
 PY=$("$PYTHON3" -c 'import sys; print(sys.executable)') ||

@@ -9,6 +9,7 @@ set -u
 : "${LIBREBIND:?set by make check}" "${REBIND_BIN:?}" "${LEGACY_SERVER:?}"
 : "${PYTHON3:=python3}" "${srcdir:=.}"
 CLIENT="$srcdir/tests/integration/client.py"
+TCPSTATE="$srcdir/tests/integration/tcpstate.py"
 
 # What to put in LD_PRELOAD: in a sanitizer build (./configure
 # --enable-sanitizers) the ASan runtime must come first.
@@ -47,28 +48,22 @@ skip() { echo "SKIP: $*" >&2; exit 77; }
 hard_error() { echo "ERROR: $*" >&2; exit 99; }
 note() { echo "# $*" >&2; }
 
-need_ss() {
-	SS=${SS:-$(command -v ss || echo /usr/sbin/ss)}
-	[ -x "$SS" ] || skip "ss (iproute2) is not installed"
-}
-
 # free_port: a TCP port no socket on this host uses now, chosen below
 # the kernel's ephemeral range: the kernel never hands such a port to a
 # connect() or a bind() to port 0, so the tests running alongside cannot
 # take it while a test stops a server and starts another on it.  Prints
-# 0 (the kernel's choice) when the range leaves no room below it or ss
-# is missing.
+# 0 (the kernel's choice) when the range leaves no room below it.
 free_port() {
-	local ss=${SS:-$(command -v ss || echo /usr/sbin/ss)} lo port i=0
+	local lo port i=0
 	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
 		lo=0
-	if [ ! -x "$ss" ] || [ "$lo" -lt 12000 ]; then
+	if [ "$lo" -lt 12000 ]; then
 		echo 0
 		return
 	fi
 	while [ $i -lt 100 ]; do
 		port=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
-		if [ -z "$("$ss" -Htan "( sport = :$port )" 2>/dev/null)" ]; then
+		if [ -z "$("$PYTHON3" "$TCPSTATE" "$port")" ]; then
 			echo "$port"
 			return
 		fi
@@ -153,14 +148,8 @@ group_alive() {
 		END { exit !found }' /proc/[0-9]*/stat 2>/dev/null
 }
 
-# tw_count PORT: TIME_WAIT entries whose local port is PORT.
-tw_count() {
-	"$SS" -Htan state time-wait "( sport = :$1 )" 2>/dev/null | wc -l
-}
-
 # tcp_count PORT STATE [ADDR]: TCP sockets whose local port is PORT (and
 # local address ADDR) in STATE, as tcpstate.py reads them.
-TCPSTATE="$srcdir/tests/integration/tcpstate.py"
 tcp_count() {
 	"$PYTHON3" "$TCPSTATE" "$1" --state "$2" ${3:+--local "$3"}
 }
@@ -176,23 +165,32 @@ wait_tcp_count() {
 	return 1
 }
 
-# child_of PID: the pid of PID's only child (a server under timeout).
-child_of() {
-	local i=0 c
-	while [ $i -lt 100 ]; do
-		c=$(ps -o pid= --ppid "$1" | tr -d ' ')
-		[ -n "$c" ] && { echo "$c"; return 0; }
+# tw_count PORT: TIME_WAIT entries whose local port is PORT.
+tw_count() { tcp_count "$1" TIME_WAIT; }
+
+# wait_tw PORT N: poll until at least N TIME_WAIT entries are on PORT.
+wait_tw() { wait_tcp_count "$1" TIME_WAIT "$2"; }
+
+# no_tw PORT WHAT: no TIME_WAIT entry on PORT, in 25 looks over at least
+# 0.5 s.
+no_tw() {
+	local i=0 tw
+	while [ $i -lt 25 ]; do
+		tw=$(tw_count "$1")
+		[ "$tw" -eq 0 ] || fail "$2: $tw TIME_WAIT entries on port $1"
 		sleep 0.02
 		i=$((i + 1))
 	done
-	return 1
 }
 
-# wait_tw PORT N: poll until at least N TIME_WAIT entries are on PORT.
-wait_tw() {
-	local i=0
+# child_of PID: the pid of PID's only child (a server under timeout),
+# from /proc (ps may not be installed).
+child_of() {
+	local i=0 c
 	while [ $i -lt 100 ]; do
-		[ "$(tw_count "$1")" -ge "$2" ] && return 0
+		c=$(awk -v p="$1" '{ pid = $1; sub(/^.*\) /, "") }
+			$2 == p { print pid; exit }' /proc/[0-9]*/stat 2>/dev/null)
+		[ -n "$c" ] && { echo "$c"; return 0; }
 		sleep 0.02
 		i=$((i + 1))
 	done
@@ -221,7 +219,7 @@ $(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
 
 # control_leaves_tw N BYTES: without rebind, legacy-server replies BYTES
 # to N clients and closes first; each connection must leave a TIME_WAIT
-# entry that ss can see on this host, or the test cannot tell (99).
+# entry that this host's socket table shows, or the test cannot tell (99).
 control_leaves_tw() {
 	start control "$LEGACY_SERVER" -p 0 -n "$1" -r "$2" -q
 	wait_ready || hard_error "control server failed: $(cat "$SRV_ERR")"
@@ -229,7 +227,7 @@ control_leaves_tw() {
 		hard_error "control clients failed"
 	server_done
 	wait_tw "$SRV_PORT" "$1" ||
-		hard_error "control: want $1 TIME_WAIT entries, ss shows $(tw_count "$SRV_PORT")"
+		hard_error "control: want $1 TIME_WAIT entries, found $(tw_count "$SRV_PORT")"
 }
 
 # server_done: the server started last exits 0 after its -n connections,

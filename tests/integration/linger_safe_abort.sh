@@ -15,7 +15,6 @@
 # has to show that the reset wins some of the time.
 
 . "$srcdir/tests/integration/lib.sh"
-need_ss
 
 N=100
 REPLY=300

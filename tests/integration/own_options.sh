@@ -5,7 +5,6 @@
 # override = yes says so (cases 5 and 6, against cases 1 and 3).
 
 . "$srcdir/tests/integration/lib.sh"
-need_ss
 
 N=10
 
@@ -57,7 +56,7 @@ need_tw() {
 # that also asks for 0 fails.
 serve "reuse0" "$(free_port)" $N -- --set-reuseaddr=0
 report_ok "reuseaddr=0 linger=0,0" $N
-wait_tw "$port" $N || fail "reuse0: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+wait_tw "$port" $N || fail "reuse0: want $N TIME_WAIT entries, found $(tw_count "$port")"
 restart "reuse0 restart" "$port" -- --set-reuseaddr=0
 [ "$OUTCOME" = "in use" ] ||
 	fail "reuse0: restart with --set-reuseaddr=0 over TIME_WAIT: want" \
@@ -69,7 +68,7 @@ restart "reuse0 restart" "$port" -- --set-reuseaddr=0
 # must fail.  Control: the same restart without the program's 0 succeeds.
 serve "default" "$(free_port)" $N --
 report_ok "reuseaddr=1 linger=0,0" $N
-wait_tw "$port" $N || fail "default: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+wait_tw "$port" $N || fail "default: want $N TIME_WAIT entries, found $(tw_count "$port")"
 restart "no-retry restart" "$port" -- --set-reuseaddr=0
 [ "$OUTCOME" = "in use" ] ||
 	fail "restart with --set-reuseaddr=0: want EADDRINUSE (exit 2), but" \
@@ -87,7 +86,7 @@ restart "control restart" "$port" --
 serve "linger15" "$(free_port)" $N REBIND_LINGER=abort -- --set-linger=1,5
 report_ok "reuseaddr=1 linger=1,5" $N
 wait_tw "$port" $N ||
-	fail "linger 1,5 under abort: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+	fail "linger 1,5 under abort: want $N TIME_WAIT entries, found $(tw_count "$port")"
 
 # 4. --set-linger=0,0 under safe-abort: the program chose its linger, so
 # closes are ordinary and every connection leaves TIME_WAIT.  Control:
@@ -97,7 +96,7 @@ N=30
 serve "linger00" "$(free_port)" $N REBIND_LINGER=safe-abort -- --set-linger=0,0
 report_ok "reuseaddr=1 linger=0,0" $N
 wait_tw "$port" $N ||
-	fail "linger 0,0 under safe-abort: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+	fail "linger 0,0 under safe-abort: want $N TIME_WAIT entries, found $(tw_count "$port")"
 AWAIT=1 serve "safe control" "$(free_port)" $N REBIND_LINGER=safe-abort --
 report_ok "reuseaddr=1 linger=0,0" $N
 resets=$(grep -c ' then-reset$' "$TMP/clients.out")
@@ -111,7 +110,7 @@ resets=$(grep -c ' then-reset$' "$TMP/clients.out")
 N=10
 serve "override reuse" "$(free_port)" $N REBIND_OVERRIDE=yes -- --set-reuseaddr=0
 report_ok "reuseaddr=1 linger=0,0" $N
-wait_tw "$port" $N || fail "override: want $N TIME_WAIT entries, ss shows $(tw_count "$port")"
+wait_tw "$port" $N || fail "override: want $N TIME_WAIT entries, found $(tw_count "$port")"
 restart "override restart" "$port" REBIND_OVERRIDE=yes -- --set-reuseaddr=0
 [ "$OUTCOME" = starts ] ||
 	fail "override = yes: restart with the program's 0 failed" \

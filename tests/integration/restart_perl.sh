@@ -6,7 +6,6 @@
 # restarts in a row must succeed.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
-need_ss
 
 . "${srcdir:-.}/tests/integration/restart_lib.sh" || exit 99
 

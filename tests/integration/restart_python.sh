@@ -8,7 +8,6 @@
 # clients (client.py, also Python).
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
-need_ss
 
 . "${srcdir:-.}/tests/integration/restart_lib.sh" || exit 99
 

@@ -6,7 +6,6 @@
 # fail too), and A must go on serving clients afterwards.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
-need_ss
 
 N=3
 

@@ -67,26 +67,10 @@ serve() {
 	out=$(clients "$1" "$N" --host "$HOST") || fail "clients on port $1 failed: ${out//$'\n'/ }"
 }
 
-# The pid of the server started last: start runs it under timeout, so
-# the child of SRV_PID (read from /proc: procps may not be installed).
-server_pid() {
-	local f line
-	for f in /proc/[0-9]*/stat; do
-		read -r line 2>/dev/null <"$f" || continue
-		# After "(comm) ": state, then the parent's pid.
-		line=${line##*) }
-		if [ "$(cut -d' ' -f2 <<<"$line")" = "$SRV_PID" ]; then
-			f=${f#/proc/}
-			echo "${f%/stat}"
-			return
-		fi
-	done
-}
-
 # listening MODE WHAT: while it listens, status names it and predicts.
 listening() {
 	local mode=$1 what=$2 pid loaded reuse rc answer
-	pid=$(server_pid)
+	pid=$(child_of "$SRV_PID")
 	[ -n "$pid" ] || hard_error "$what: no server process under $SRV_PID"
 	case $mode in
 	plain) loaded="rebind not loaded" reuse=off rc=1 answer=no ;;
@@ -175,7 +159,7 @@ HOST=127.0.0.1
 start offport "$REBIND_BIN" --ports=1 -- "$LEGACY_SERVER" -a "$HOST" -p 0
 wait_ready || fail "rebind --ports=1: did not start: $(cat "$SRV_ERR")"
 P=$SRV_PORT
-status "$P" 1 "no: legacy-server (pid $(server_pid)) listens without SO_REUSEADDR although rebind is loaded" "rebind --ports=1"
+status "$P" 1 "no: legacy-server (pid $(child_of "$SRV_PID")) listens without SO_REUSEADDR although rebind is loaded" "rebind --ports=1"
 serve "$P"
 wait_tcp_count "$P" TIME_WAIT "$N" || hard_error "rebind --ports=1: no TIME_WAIT entries on port $P"
 stop
