@@ -8,8 +8,6 @@
 #include "core/fdtab.h"
 #include "suite.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /*
  * The table is process-global and Check may run without fork
  * (CK_FORK=no), so each test keeps to its own fds and clears them.

@@ -12,8 +12,6 @@
 #include "core/log.h"
 #include "suite.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Longest text a line holds: one byte for '\n', one for the NUL. */
 #define TEXT_MAX (RB_LINE_MAX - 2)
 

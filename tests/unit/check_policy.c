@@ -10,8 +10,6 @@
 #include "core/progname.h"
 #include "suite.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Written over outputs before a failing parse, to prove they stay. */
 #define LINGER_SENTINEL ((enum rb_linger)0x5a)
 #define LEVEL_SENTINEL	((enum rb_level)0x5a)
@@ -348,6 +346,7 @@ static void assert_policy_eq(const struct rb_policy *got,
 	ck_assert_int_eq(got->reuseaddr, want->reuseaddr);
 	ck_assert_int_eq(got->linger, want->linger);
 	ck_assert_int_eq(got->log, want->log);
+	ck_assert_int_eq(got->override, want->override);
 	ck_assert_uint_eq(got->ports.n, want->ports.n);
 	for (unsigned k = 0; k < want->ports.n && k < got->ports.n; k++) {
 		ck_assert_uint_eq(got->ports.r[k].lo, want->ports.r[k].lo);
@@ -702,6 +701,7 @@ START_TEST(test_for_port)
 		return;
 	ck_assert_int_eq(out.reuseaddr, row->out.reuseaddr);
 	ck_assert_int_eq(out.linger, row->out.linger);
+	ck_assert_int_eq(out.override, row->out.override);
 }
 END_TEST
 
@@ -975,11 +975,12 @@ START_TEST(test_precedence)
 	on = rb_policy_for_port(&p, row->port, &out);
 	ck_assert_int_eq(p.enabled, row->enabled);
 	ck_assert_int_eq(on, row->on);
-	/* Per-socket values mean something only where rebind acts. */
-	if (on || row->key == RB_KEY_ENABLE || row->key == RB_KEY_PORTS ||
-	    row->key == RB_KEY_LOG)
-		ck_assert_int_eq(prec_value(&p, row->key, row->port, &out, on),
-				 row->value);
+	/*
+	 * Per-socket values mean something only where rebind acts, and
+	 * every row of a per-socket key (reuseaddr, linger, override) has on.
+	 */
+	ck_assert_int_eq(prec_value(&p, row->key, row->port, &out, on),
+			 row->value);
 	ck_assert_ptr_nonnull(
 		rb_policy_source(&p, row->key, row->port, &from, &line));
 	ck_assert_int_eq(from, row->from);
@@ -1008,11 +1009,11 @@ START_TEST(test_env_flags)
 	use_env(&env_flags[_i].env, 1);
 	documented_defaults(&want);
 	want.enabled = env_flags[_i].enabled;
+	want.override = env_flags[_i].override;
 	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err,
 					 sizeof(err)),
 			 0);
 	assert_policy_eq(&got, &want);
-	ck_assert_int_eq(got.override, env_flags[_i].override);
 }
 END_TEST
 

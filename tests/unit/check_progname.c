@@ -7,8 +7,6 @@
 #include "core/progname.h"
 #include "suite.h"
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 #define ARGS_MAX 6
 
 /* find --------------------------------------------------------------- */
@@ -119,9 +117,8 @@ static int count(const char *const *v, int max)
 	return n;
 }
 
-START_TEST(test_find)
+static void check_find(const struct find_row *row)
 {
-	const struct find_row *row = &finds[_i];
 	const int argc = count(row->argv, ARGS_MAX);
 	char *argv[ARGS_MAX + 1] = {NULL};
 	const unsigned want = (unsigned)count(row->want, RB_NAMES_MAX);
@@ -134,6 +131,11 @@ START_TEST(test_find)
 	ck_assert_uint_eq(names.n, want);
 	for (unsigned i = 0; i < want && i < names.n; i++)
 		ck_assert_str_eq(names.name[i], row->want[i]);
+}
+
+START_TEST(test_find)
+{
+	check_find(&finds[_i]);
 }
 END_TEST
 
@@ -179,16 +181,7 @@ static const struct find_row per_interpreter[] = {
 
 START_TEST(test_find_per_interpreter)
 {
-	const struct find_row *row = &per_interpreter[_i];
-	char *argv[ARGS_MAX + 1] = {NULL};
-	const unsigned want = (unsigned)count(row->want, RB_NAMES_MAX);
-	struct rb_names names;
-
-	memcpy(argv, row->argv, sizeof(argv));
-	rb_names_find(&names, row->exe, count(row->argv, ARGS_MAX), argv);
-	ck_assert_uint_eq(names.n, want);
-	for (unsigned i = 0; i < want && i < names.n; i++)
-		ck_assert_str_eq(names.name[i], row->want[i]);
+	check_find(&per_interpreter[_i]);
 }
 END_TEST
 

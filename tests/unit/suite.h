@@ -6,6 +6,9 @@
 
 /* What every unit test program does with its Check suite. */
 
+/* Rows in a table: the n of rb_test_loop(), and of other walks. */
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 /* A TCase named after a behaviour, added to s. */
 TCase *rb_test_tcase(Suite *s, const char *name);
 
