@@ -319,9 +319,11 @@ void rb_sock_duplicated(int oldfd, int newfd)
 			rb_fdtab_clear(newfd);
 		return;
 	}
-	if (!rb_table_owner())
-		return;
+	/* The copy has a second holder, even in a vfork() child (whose
+	 * dup lands in the parent's table): never reset it.  The new
+	 * descriptor is the child's own and stays out of that table. */
 	if (e.flags & RB_FD_SAFE_ABORT)
 		drop_safe_abort(oldfd, &e);
-	(void)rb_fdtab_set(newfd, &e);
+	if (rb_table_owner())
+		(void)rb_fdtab_set(newfd, &e);
 }

@@ -1,14 +1,16 @@
 #!/bin/bash
-# Two ways safe-abort could lose what it promises to keep, each against
+# Three ways safe-abort could lose what it promises to keep, each against
 # a control that shows the test can tell:
 # (a) a vfork() child (Python's subprocess uses it) shares the daemon's
 #     memory, and so rebind's table, but not its process: the child's
 #     close_range() before exec must not shut down the daemon's live
-#     connection;
+#     connection, and a connection the child dup2()s and keeps must not
+#     be reset when the daemon closes its own descriptor (vfork_probe);
 # (b) a peer whose receive window is full may not take our FIN at once:
 #     whatever the queues say, no client may lose data or its EOF.
 
 . "$srcdir/tests/integration/lib.sh"
+: "${PROBES:?set by make check}"
 
 # keepalive.py: accept one connection, send "a", run a subprocess, send
 # "b", close.  The client must read "ab" and a clean EOF.
@@ -77,6 +79,14 @@ keepalive LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
 		"and the server said: $(cat "$SRV_ERR")"
 keepalive ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}
 [ "$out" = ab ] || hard_error "control without rebind: client read '$out'"
+
+vfork_dup() {
+	out=$(env "$@" timeout 20 "$PROBES/vfork_probe" 2>&1)
+}
+vfork_dup ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"} ||
+	hard_error "vfork_probe without rebind: $out"
+vfork_dup LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort ||
+	fail "a connection dup2()ed in a vfork child was reset: $out"
 
 # (b) 10 connections per size; the replies fill the peer's small window.
 fullwin() {
