@@ -292,13 +292,14 @@ static void parse_line(struct parser *ps, struct span s)
 		key_value(ps, s);
 }
 
+/* path may be out->path itself (rb_conf_load parses the file it named). */
 static void copy_path(struct rb_conf *out, const char *path)
 {
 	size_t n = strlen(path);
 
 	if (n >= sizeof(out->path))
 		n = sizeof(out->path) - 1;
-	memcpy(out->path, path, n);
+	memmove(out->path, path, n);
 	out->path[n] = '\0';
 }
 
