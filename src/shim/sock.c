@@ -116,24 +116,30 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 {
 	unsigned flags = RB_FD_LISTENER | user;
 	unsigned mine = sp->override ? 0 : user;
+	unsigned over = 0; /* the program's own options rebind replaced */
 	struct rb_line l;
 
 	if (sp->override)
 		flags |= RB_FD_OVERRIDE;
 	line_start(&l, t);
-	if (reuse_wanted(fd, sp, mine) && set_reuseaddr(r, fd, 1))
+	if (reuse_wanted(fd, sp, mine) && set_reuseaddr(r, fd, 1)) {
 		rb_fmt_str(&l, " SO_REUSEADDR=1");
+		over |= user & RB_FD_USER_REUSE;
+	}
 	if (!(mine & RB_FD_USER_LINGER)) {
-		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd))
+		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd)) {
 			rb_fmt_str(&l, " SO_LINGER={1,0} (abort)");
+			over |= user & RB_FD_USER_LINGER;
+		}
 		if (sp->linger == RB_LINGER_SAFE_ABORT) {
 			flags |= RB_FD_CHILD_SAFE;
 			rb_fmt_str(&l, " safe-abort on close");
+			over |= user & RB_FD_USER_LINGER;
 		}
 	}
 	if (l.buf[l.len - 1] == ':')
 		return flags;
-	if (mine != user)
+	if (over)
 		rb_fmt_str(&l, " (override: over the program's own value)");
 	rb_log_line(RB_LOG_INFO, &l);
 	return flags;

@@ -2,7 +2,8 @@
 # The program's own setsockopt wins: rebind never overrides an
 # SO_REUSEADDR or SO_LINGER the program set itself, and never retries a
 # bind with SO_REUSEADDR on a socket where the program chose 0 -- unless
-# override = yes says so (cases 5 and 6, against cases 1 and 3).
+# override = yes says so (cases 5 and 6, against cases 1 and 3), and
+# the info log says so (case 7).
 
 . "$srcdir/tests/integration/lib.sh"
 
@@ -124,4 +125,20 @@ EXPECT=any serve "override linger" "$(free_port)" $N \
 report_ok "reuseaddr=1 linger=1,0" $N
 [ "$(tw_count "$port")" -eq 0 ] ||
 	fail "override + abort: $(tw_count "$port") TIME_WAIT entries left"
+
+# 7. The info log names an override when rebind replaced the program's
+# own value, and only then: the program's own linger is not SO_REUSEADDR.
+logged() {
+	under "$1" 0 REBIND_OVERRIDE=yes REBIND_LOG=info -- "$2"
+	wait_ready || fail "$1: server failed ($SRV_STATUS): $(cat "$SRV_ERR")"
+	stop
+	grep -q "port $SRV_PORT: SO_REUSEADDR=1" "$SRV_ERR" ||
+		fail "$1: no SO_REUSEADDR=1 line at info: $(cat "$SRV_ERR")"
+}
+logged "log of an override" --set-reuseaddr=0
+grep -q "SO_REUSEADDR=1 (override: over the program's own value)" \
+	"$SRV_ERR" || fail "override of the program's 0 not logged: $(cat "$SRV_ERR")"
+logged "log without an override" --set-linger=1,5
+! grep -q "override" "$SRV_ERR" ||
+	fail "an override logged where the program set only SO_LINGER: $(cat "$SRV_ERR")"
 exit 0
