@@ -24,29 +24,46 @@ struct rb_fdtab_mem {
 	_Atomic uint32_t gens[RB_FDTAB_MAX];
 };
 
+/* The one published pointer: flags is the table's first member, so the
+ * pointer to it is the pointer to the whole table. */
 _Atomic unsigned char *_Atomic rb_fdtab_flagp;
-static struct rb_fdtab_mem *_Atomic mem;
 
 static _Atomic unsigned top;
 
+/* The table whose flags array starts at flags.  By way of uintptr_t: a
+ * direct cast from a pointer to _Atomic elements trips -Wcast-qual, and
+ * the table's members are _Atomic themselves. */
+static struct rb_fdtab_mem *table_of(_Atomic unsigned char *flags)
+{
+	return (struct rb_fdtab_mem *)(uintptr_t)flags;
+}
+
+/* The table, or NULL before the first entry is stored. */
+static struct rb_fdtab_mem *mapped(void)
+{
+	return table_of(
+		atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire));
+}
+
 static struct rb_fdtab_mem *table(void)
 {
-	struct rb_fdtab_mem *t = atomic_load_explicit(&mem, memory_order_acquire);
-	struct rb_fdtab_mem *m;
+	struct rb_fdtab_mem *m = mapped();
+	_Atomic unsigned char *won = NULL;
 
-	if (t)
-		return t;
+	if (m)
+		return m;
 	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	(void)madvise(m, sizeof(*m), MADV_NOHUGEPAGE);
 	/* Two threads may race here; the loser gives its mapping back. */
-	if (!atomic_compare_exchange_strong(&mem, &t, m)) {
+	if (!atomic_compare_exchange_strong_explicit(
+		    &rb_fdtab_flagp, &won, m->flags, memory_order_acq_rel,
+		    memory_order_acquire)) {
 		(void)munmap(m, sizeof(*m));
-		return t;
+		return table_of(won);
 	}
-	atomic_store_explicit(&rb_fdtab_flagp, m->flags, memory_order_release);
 	return m;
 }
 
@@ -57,12 +74,13 @@ static bool in_table(int fd)
 
 bool rb_fdtab_get(int fd, struct rb_fdent *out)
 {
-	/* Non-zero flags mean the table is mapped. */
-	struct rb_fdtab_mem *t = atomic_load_explicit(&mem, memory_order_acquire);
+	struct rb_fdtab_mem *t;
 
 	out->flags = rb_fdtab_flags(fd);
-	if (out->flags == 0 || !t)
+	if (out->flags == 0)
 		return false;
+	/* Non-zero flags mean the table is mapped. */
+	t = mapped();
 	out->cookie = atomic_load_explicit(&t->cookies[fd], memory_order_relaxed);
 	out->gen = atomic_load_explicit(&t->gens[fd], memory_order_relaxed);
 	return true;
@@ -103,7 +121,7 @@ void rb_fdtab_clear(int fd)
 	/* Read first: writing would dirty a page for every fd closed.
 	 * Non-zero flags mean the table is mapped. */
 	if (rb_fdtab_flags(fd) != 0)
-		atomic_store_explicit(&atomic_load(&mem)->flags[fd], 0,
+		atomic_store_explicit(&mapped()->flags[fd], 0,
 				      memory_order_release);
 }
 
