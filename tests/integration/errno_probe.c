@@ -150,11 +150,9 @@ static struct sockaddr_in local_addr(int fd)
 /* A TCP listener on 127.0.0.1, port chosen by the kernel. */
 static int tcp_listener(int type_flags)
 {
-	struct sockaddr_in a = probe_loopback(0);
-	int fd = socket(AF_INET, SOCK_STREAM | type_flags, 0);
+	int fd = probe_listener(type_flags);
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(fd, 16) < 0)
+	if (fd < 0)
 		setup_failed("listener");
 	return fd;
 }
@@ -187,10 +185,9 @@ static void *unreadable(void)
 
 static int get_reuse(int fd)
 {
-	int v = -1;
-	socklen_t len = sizeof(v);
+	int v = probe_int(fd, SOL_SOCKET, SO_REUSEADDR);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &len) < 0)
+	if (v < 0)
 		setup_failed("getsockopt SO_REUSEADDR");
 	return v;
 }
@@ -446,11 +443,10 @@ static void case_socket(void)
  * accepted end. */
 static int connection(int lfd, int *c)
 {
-	struct sockaddr_in a = local_addr(lfd);
 	int s;
 
-	*c = tcp_socket();
-	if (connect(*c, (struct sockaddr *)&a, sizeof(a)) < 0)
+	*c = probe_connect(probe_port(lfd, false));
+	if (*c < 0)
 		setup_failed("connect");
 	s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (s < 0)
@@ -745,19 +741,17 @@ static void describe(const char *what, int fd)
 
 static int make_file(void)
 {
-	char path[] = "/tmp/rebind-probe.XXXXXX";
-	const char *dir = getenv("TMPDIR");
-	char tpath[4096];
+	char path[4096];
 	int fd;
 
-	if (dir && snprintf(tpath, sizeof(tpath), "%s/rebind-probe.XXXXXX",
-	                    dir) < (int)sizeof(tpath))
-		fd = mkstemp(tpath);
-	else
-		fd = mkstemp(path);
+	/* One name for mkstemp and unlink: a TMPDIR too long for it cuts
+	 * off the XXXXXX, and mkstemp fails (EINVAL). */
+	(void)snprintf(path, sizeof(path), "%s/rebind-probe.XXXXXX",
+	               getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
 	if (fd < 0)
 		setup_failed("mkstemp");
-	(void)unlink(dir ? tpath : path);
+	(void)unlink(path);
 	if (write(fd, "rebind-file\n", 12) != 12)
 		setup_failed("write");
 	return fd;

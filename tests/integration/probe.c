@@ -17,6 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
 int probe_wait(int fd, short ev, int ms)
 {
 	struct pollfd p = {.fd = fd, .events = ev};
@@ -66,6 +70,23 @@ struct sockaddr_in probe_loopback(unsigned port)
 	return a;
 }
 
+int probe_listener(int type_flags)
+{
+	struct sockaddr_in a = probe_loopback(0);
+	int fd = socket(AF_INET, SOCK_STREAM | type_flags, 0);
+
+	/* 64: no probe leaves more than a few connections waiting. */
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	                listen(fd, 64) != 0)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	return fd;
+}
+
 int probe_connect(unsigned port)
 {
 	struct sockaddr_in a = probe_loopback(port);
@@ -89,6 +110,15 @@ unsigned probe_port(int fd, bool peer)
 	             : getsockname(fd, (struct sockaddr *)&a, &len);
 
 	return r == 0 ? ntohs(a.sin_port) : 0;
+}
+
+uint64_t probe_cookie(int fd)
+{
+	uint64_t c = 0;
+	socklen_t len = sizeof(c);
+
+	(void)getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len);
+	return c;
 }
 
 bool probe_send_all(int fd, const void *buf, size_t n, int ms)

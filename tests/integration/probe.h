@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* poll() fd for ev up to ms, across EINTR: revents, 0 on timeout. */
 int probe_wait(int fd, short ev, int ms);
@@ -22,11 +23,20 @@ int probe_count_fds(void);
 /* 127.0.0.1:port. */
 struct sockaddr_in probe_loopback(unsigned port);
 
+/* A TCP listener on 127.0.0.1, port chosen by the kernel; type_flags
+ * (SOCK_NONBLOCK, SOCK_CLOEXEC) go to socket().  -1 when a step fails
+ * (errno says why; nothing is left open). */
+int probe_listener(int type_flags);
+
 /* A TCP connection to 127.0.0.1:port, or -1 (errno says why). */
 int probe_connect(unsigned port);
 
 /* fd's own port (peer false) or its peer's, or 0. */
 unsigned probe_port(int fd, bool peer);
+
+/* The socket's SO_COOKIE, the kernel's id of the object behind fd (never
+ * 0), or 0 when fd is no socket or the kernel has none. */
+uint64_t probe_cookie(int fd);
 
 /* send() all n bytes, waiting up to ms for room each time; no SIGPIPE. */
 bool probe_send_all(int fd, const void *buf, size_t n, int ms);

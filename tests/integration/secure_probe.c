@@ -28,7 +28,6 @@
 
 typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
 typedef int (*listen_fn)(int, int);
-typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
 
 /* The address of name in handle, only if handle itself defines it. */
 static void *own_sym(void *handle, const char *lib, const char *name)
@@ -64,7 +63,6 @@ int main(int argc, char **argv)
 	void *handle;
 	bind_fn lib_bind;
 	listen_fn lib_listen;
-	setsockopt_fn lib_setsockopt;
 	int fd;
 
 	if (argc != 2 || argv[1][0] != '/') {
@@ -87,8 +85,7 @@ int main(int argc, char **argv)
 	}
 	lib_bind = (bind_fn)own_sym(handle, argv[1], "bind");
 	lib_listen = (listen_fn)own_sym(handle, argv[1], "listen");
-	lib_setsockopt = (setsockopt_fn)own_sym(handle, argv[1], "setsockopt");
-	if (!lib_bind || !lib_listen || !lib_setsockopt)
+	if (!lib_bind || !lib_listen)
 		return 2;
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);

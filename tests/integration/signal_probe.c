@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -152,29 +151,17 @@ static void fill_slot(int lfd, const struct sockaddr_in *a, int i)
 static void drain_slot(int i)
 {
 	char buf[4];
-	size_t got = 0;
-	ssize_t r = -1;
 	int cli = slots[i].cli;
+	int err;
+	size_t got = probe_recv_upto(cli, buf, sizeof(buf), WAIT_MS, &err);
 
-	while (probe_wait(cli, POLLIN, WAIT_MS)) {
-		r = read(cli, buf + got, sizeof(buf) - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (r == 0 && got == 2 && memcmp(buf, "hi", 2) == 0) {
-		struct tcp_info ti;
-		socklen_t len = sizeof(ti);
-
+	if (err == 0 && got == 2 && memcmp(buf, "hi", 2) == 0) {
 		eof_ok++;
-		if (getsockopt(cli, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-		    ti.tcpi_state == TCP_CLOSE)
+		if (probe_tcp_state(cli) == TCP_CLOSE)
 			resets++;
 	} else
 		fail("client: want the greeting and a clean EOF",
-		     r < 0 ? errno : 0);
+		     err > 0 ? err : 0);
 	if (close(cli) != 0)
 		fail("close(client)", errno);
 	slots[i].cli = -1;
@@ -239,19 +226,6 @@ static void *killer(void *arg)
 		sched_yield();
 	}
 	return NULL;
-}
-
-static int make_listener(struct sockaddr_in *a)
-{
-	socklen_t len = sizeof(*a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	*a = probe_loopback(0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof(*a)) != 0 ||
-	    listen(fd, 64) != 0 ||
-	    getsockname(fd, (struct sockaddr *)a, &len) != 0)
-		return -1;
-	return fd;
 }
 
 static void phase(int lfd, const struct sockaddr_in *a, bool timer)
@@ -333,11 +307,12 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
 	probe_watchdog("signal", (unsigned)seconds);
-	lfd = make_listener(&a);
+	lfd = probe_listener(0);
 	if (lfd < 0) {
 		fail("listener", errno);
 		return 1;
 	}
+	a = probe_loopback(probe_port(lfd, false));
 	install();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	phase(lfd, &a, true);

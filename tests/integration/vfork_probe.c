@@ -23,15 +23,13 @@
 
 int main(void)
 {
-	struct sockaddr_in a = probe_loopback(0);
 	char buf[64];
 	int lfd, cli, conn, err, st;
 	size_t got;
 	pid_t pid;
 
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(lfd, 4) != 0) {
+	lfd = probe_listener(0);
+	if (lfd < 0) {
 		perror("vfork_probe: listener");
 		return 2;
 	}
