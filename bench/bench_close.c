@@ -14,7 +14,8 @@
 /*
  * Microbenchmarks of the calls librebind wraps, run under each preload
  * by bench/run.sh.  One case per process; one line on stdout:
- * "CASE,VALUE,UNIT" (ns/op, or conn/s for the churn).  Every case first
+ * "CASE,VALUE,UNIT" (ns/op, or conn/s for the churn).  The iteration
+ * counts are bench/run.sh's (ITERS).  Every case first
  * runs a tenth of its iterations untimed, so lazy binding, page faults
  * and the socket slab caches are warm.
  */
@@ -26,7 +27,6 @@
 struct bc_case {
 	const char *name;
 	const char *unit;
-	long iters; /* default iteration count */
 	int (*run)(long n, double *ns);
 };
 
@@ -200,11 +200,11 @@ static int run_dup2_close(long n, double *ns)
 }
 
 static const struct bc_case cases[] = {
-	{"close_file", "ns/op", 400000, run_close_file},
-	{"socket_close", "ns/op", 100000, run_socket_close},
-	{"listen_close", "ns/op", 20000, run_listen_close},
-	{"churn", "conn/s", 2000, run_churn},
-	{"dup2_close", "ns/op", 400000, run_dup2_close},
+	{"close_file", "ns/op", run_close_file},
+	{"socket_close", "ns/op", run_socket_close},
+	{"listen_close", "ns/op", run_listen_close},
+	{"churn", "conn/s", run_churn},
+	{"dup2_close", "ns/op", run_dup2_close},
 };
 
 #define BC_NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -219,7 +219,7 @@ static const struct bc_case *find_case(const char *name)
 
 static int usage(void)
 {
-	(void)fputs("usage: bench_close CASE [ITERATIONS]\ncases:", stderr);
+	(void)fputs("usage: bench_close CASE ITERATIONS\ncases:", stderr);
 	for (size_t i = 0; i < BC_NCASES; i++)
 		(void)fprintf(stderr, " %s", cases[i].name);
 	(void)fputc('\n', stderr);
@@ -245,14 +245,11 @@ int main(int argc, char **argv)
 	long n;
 	char *end = NULL;
 
-	if (!c || argc > 3)
+	if (!c || argc != 3)
 		return usage();
-	n = c->iters;
-	if (argc == 3) {
-		errno = 0;
-		n = strtol(argv[2], &end, 10);
-		if (errno || *end || n < 1)
-			return usage();
-	}
+	errno = 0;
+	n = strtol(argv[2], &end, 10);
+	if (errno || *end || n < 1)
+		return usage();
 	return run_case(c, n);
 }
