@@ -35,13 +35,6 @@ static const char *no_env(const char *name)
 	return NULL;
 }
 
-static void check_portset(const struct rb_portset *set)
-{
-	CHECK(set->n <= RB_PORTSET_MAX);
-	for (unsigned i = 0; i < set->n; i++)
-		CHECK(set->r[i].lo >= 1 && set->r[i].lo <= set->r[i].hi);
-}
-
 static void check_conf(const struct rb_conf *c)
 {
 	CHECK(c->n >= 1 && c->n <= RB_SECTIONS_MAX);

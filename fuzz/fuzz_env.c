@@ -50,13 +50,6 @@ static char *dup_span(const uint8_t *b, size_t n)
 	return s;
 }
 
-static void check_portset(const struct rb_portset *set)
-{
-	CHECK(set->n <= RB_PORTSET_MAX);
-	for (unsigned i = 0; i < set->n; i++)
-		CHECK(set->r[i].lo >= 1 && set->r[i].lo <= set->r[i].hi);
-}
-
 static bool valid(enum rb_key k, const char *v)
 {
 	struct rb_settings s;
