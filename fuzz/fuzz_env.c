@@ -159,31 +159,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p, *end = data + size;
 	unsigned mask;
 	size_t errlen;
-	int argc = 0;
 
 	if (size < 2)
 		return 0;
 	mask = data[0];
 	errlen = data[1] < 250 ? data[1] : RB_ERR_MAX + (data[1] - 250U) * 16;
 	p = data + 2;
+	/* Every value is also an argument; the set ones are variables too. */
 	for (int k = 0; k < RB_KEY_N; k++) {
 		const uint8_t *nul = memchr(p, '\0', (size_t)(end - p));
 		const uint8_t *e = nul ? nul : end;
 
-		values[k] = (mask & (1U << k)) ? dup_span(p, (size_t)(e - p))
-		                               : NULL;
-		argv[argc++] =
-		        values[k] ? values[k] : dup_span(p, (size_t)(e - p));
+		argv[k] = dup_span(p, (size_t)(e - p));
+		values[k] = (mask & (1U << k)) ? argv[k] : NULL;
 		p = nul ? nul + 1 : end;
 	}
 	build(errlen);
-	for (int k = 0; k < argc; k++)
+	for (int k = 0; k < RB_KEY_N; k++)
 		parsers(argv[k]);
-	names(argv, argc);
-	for (int k = 0; k < argc; k++) {
-		if (argv[k] != values[k])
-			free(argv[k]);
-		free(values[k]);
+	names(argv, RB_KEY_N);
+	for (int k = 0; k < RB_KEY_N; k++) {
+		free(argv[k]);
 		values[k] = NULL;
 	}
 	return 0;
