@@ -54,19 +54,13 @@ srv() {
 # its listener and every connection had WANT ("reuseaddr=R linger=..."),
 # and its port keeps N TIME_WAIT entries.  Sets PORT.
 serve() {
-	local what=$1 want=$2 st good
+	local what=$1 want=$2
 	wait_ready || fail "$what: did not start (exit $SRV_STATUS): $(cat "$SRV_ERR")"
 	PORT=$SRV_PORT
 	clients "$PORT" $N --expect eof >"$TMP/clients.out" ||
 		fail "$what: clients: $(sort "$TMP/clients.out" | uniq -c)"
-	wait "$SRV_PID"
-	st=$?
-	[ $st -eq 0 ] || fail "$what: exited $st: $(cat "$SRV_ERR")"
-	grep -qx "listener $want" "$SRV_OUT" ||
-		fail "$what: listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
-	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
-	[ "$good" -eq $N ] ||
-		fail "$what: want $N connections with '$want', got: $(grep '^conn' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
+	server_done "$what"
+	report_ok "$want" $N "$what"
 	! grep -q rebind "$SRV_ERR" || fail "$what: rebind printed: $(cat "$SRV_ERR")"
 	wait_tw "$PORT" $N ||
 		fail "$what: want $N TIME_WAIT entries on $PORT, found $(tw_count "$PORT")"

@@ -22,7 +22,7 @@ traced() {
 	wait_ready || hard_error "$name: server failed: $(cat "$SRV_ERR")"
 	clients "$SRV_PORT" $N --expect eof >/dev/null ||
 		fail "$name: clients failed"
-	wait "$SRV_PID" || fail "$name: server exited $?: $(cat "$SRV_ERR")"
+	server_done "$name"
 }
 
 # The files a trace opened, one per line, without the preloaded ones the
@@ -53,6 +53,4 @@ missing=$(comm -23 <(opened "$TMP/plain.trace") <(opened "$TMP/shim.trace"))
 		"$(writes "$TMP/shim.trace") with it"
 [ "$(writes "$TMP/plain.trace")" -ge $N ] ||
 	hard_error "the trace saw no replies: strace cannot tell here"
-grep -q '^rebind\[' "$SRV_ERR" &&
-	fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
 exit 0

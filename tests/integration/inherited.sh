@@ -74,17 +74,6 @@ activated() {
 	wait_ready || fail "$name: daemon failed: $(cat "$SRV_ERR")"
 }
 
-# finish WHAT: the daemon served N connections and exited 0.
-finish() {
-	wait "$SRV_PID"
-	local st=$?
-	[ $st -eq 0 ] || fail "$1: daemon exited $st: $(cat "$SRV_ERR")"
-	if grep -q '^rebind\[' "$SRV_ERR"; then
-		fail "$1: rebind printed at the default log level:" \
-			"$(cat "$SRV_ERR")"
-	fi
-}
-
 # conns_ok WHAT LINE: every connection reported LINE.
 conns_ok() {
 	local got
@@ -107,7 +96,7 @@ activated abort "$(free_port)" LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort
 port=$SRV_PORT
 clients "$port" $N >"$TMP/abort.clients" ||
 	fail "abort: clients: $(sort "$TMP/abort.clients" | uniq -c)"
-finish abort
+server_done abort
 conns_ok abort "conn reuseaddr=1 linger=1,0 listener_reuseaddr=1"
 tw=$(tw_count "$port")
 [ "$tw" -eq 0 ] || fail "abort: $tw TIME_WAIT entries on port $port, want 0"
@@ -122,7 +111,7 @@ port=$SRV_PORT
 clients "$port" $N --bytes 300 --expect eof --await-reset 1 \
 	>"$TMP/safe.clients" ||
 	fail "safe-abort: clients: $(sort "$TMP/safe.clients" | uniq -c)"
-finish safe-abort
+server_done safe-abort
 conns_ok safe-abort "conn reuseaddr=1 linger=0,0 listener_reuseaddr=1"
 resets=$(grep -cx "ok 300 eof then-reset" "$TMP/safe.clients")
 note "safe-abort: $resets of $N connections reset after a clean EOF"
@@ -136,7 +125,7 @@ activated control "$(free_port)"
 port=$SRV_PORT
 clients "$port" $N --expect eof >/dev/null ||
 	hard_error "control: clients failed"
-finish control
+server_done control
 conns_ok control "conn reuseaddr=0 linger=0,0 listener_reuseaddr=0"
 wait_tw "$port" $N || hard_error "control: no TIME_WAIT on port $port"
 restart_on "$port" &&
@@ -148,7 +137,7 @@ activated default "$(free_port)" LD_PRELOAD="$SHIM_PRELOAD"
 port=$SRV_PORT
 clients "$port" $N --bytes 300 --expect eof >"$TMP/default.clients" ||
 	fail "default: clients: $(sort "$TMP/default.clients" | uniq -c)"
-finish default
+server_done default
 conns_ok default "conn reuseaddr=1 linger=0,0 listener_reuseaddr=1"
 wait_tw "$port" $N || fail "default: want $N TIME_WAIT entries on $port," \
 	"got $(tw_count "$port")"
@@ -201,7 +190,7 @@ port=$SRV_PORT
 clients "$port" $N --buffered --bytes 100000 --expect eof \
 	>"$TMP/inetd.clients" ||
 	fail "inetd: clients: $(sort "$TMP/inetd.clients" | uniq -c)"
-finish inetd
+server_done inetd
 wait_tw "$port" $N ||
 	fail "inetd: $(tw_count "$port") of $N connections left TIME_WAIT:" \
 		"rebind reset connections it never saw accepted"

@@ -204,16 +204,17 @@ clients() {
 	timeout 60 "$PYTHON3" "$CLIENT" --port "$port" --count "$n" "$@"
 }
 
-# report_ok WANT N: the listener and exactly N connections reported WANT
-# ("reuseaddr=R linger=ON,SECS", from legacy-server --report).
+# report_ok WANT N [WHAT]: the listener and exactly N connections reported
+# WANT ("reuseaddr=R linger=ON,SECS", from legacy-server --report).  WHAT
+# begins the messages.
 report_ok() {
-	local want=$1 n=$2 conns good
+	local want=$1 n=$2 w=${3:+$3: } conns good
 	grep -qx "listener $want" "$SRV_OUT" ||
-		fail "listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
+		fail "${w}listener: want '$want', got: $(grep '^listener' "$SRV_OUT")"
 	conns=$(grep -c '^conn ' "$SRV_OUT")
 	good=$(grep -cx "conn [0-9]* $want" "$SRV_OUT")
 	[ "$conns" -eq "$n" ] && [ "$good" -eq "$n" ] ||
-		fail "want $n connections with '$want', got:
+		fail "${w}want $n connections with '$want', got:
 $(grep '^conn ' "$SRV_OUT" | sort -k3 | uniq -c -f2)"
 }
 
@@ -230,14 +231,43 @@ control_leaves_tw() {
 		hard_error "control: want $1 TIME_WAIT entries, found $(tw_count "$SRV_PORT")"
 }
 
-# server_done: the server started last exits 0 after its -n connections,
-# and rebind said nothing at the default log level.
+# server_done [WHAT]: the server started last exits 0 after its -n
+# connections, and rebind said nothing at the default log level.  WHAT
+# begins the messages.
+# shellcheck disable=SC2120 # WHAT is optional
 server_done() {
-	local st
+	local w=${1:+$1: } st
 	wait "$SRV_PID"
 	st=$?
-	[ $st -eq 0 ] || fail "server exited $st: $(cat "$SRV_ERR")"
+	[ $st -eq 0 ] || fail "${w}server exited $st: $(cat "$SRV_ERR")"
 	if grep -q '^rebind\[' "$SRV_ERR"; then
-		fail "rebind printed at the default log level: $(cat "$SRV_ERR")"
+		fail "${w}rebind printed at the default log level: $(cat "$SRV_ERR")"
 	fi
+}
+
+# run_probe WHAT OK CMD...: run CMD, a probe that prints "ok OK ..." when
+# all went well, bounded by timeout; its stdout in $TMP/WHAT.out, stderr
+# in $TMP/WHAT.err, its "ok" line noted.  Returns 1, saying why, unless
+# CMD exited 0 with that line, no FAIL line and nothing from rebind.
+run_probe() {
+	local what=$1 ok=$2 out="$TMP/$1.out" err="$TMP/$1.err" st
+	shift 2
+	timeout 30 "$@" >"$out" 2>"$err"
+	st=$?
+	note "$what: $(grep "^ok $ok" "$out")"
+	if [ $st -eq 124 ]; then
+		echo "$what: no end within 30 s (deadlock?): $(cat "$out")" >&2
+	elif [ $st -ge 128 ]; then
+		echo "$what: killed by signal $((st - 128)):" \
+			"$(cat "$out" "$err")" >&2
+	elif [ $st -ne 0 ] || grep -q '^FAIL' "$out" ||
+		! grep -q "^ok $ok" "$out"; then
+		echo "$what: exit $st: $(cat "$out" "$err")" >&2
+	elif grep -q '^rebind\[' "$err"; then
+		echo "$what: rebind printed at the default log level:" \
+			"$(cat "$err")" >&2
+	else
+		return 0
+	fi
+	return 1
 }

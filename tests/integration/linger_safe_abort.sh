@@ -109,15 +109,15 @@ safe_run reset "buffered" 50 --buffered --bytes $REPLY --expect eof -- \
 safe_run any "buffered 100 kB" 20 --buffered --bytes 100000 \
 	--expect eof -- -r 100000
 
-# Control for (c): under abort the same buffered client must fail, or
-# "no reset error" above proves nothing.
+# Control for (c): under abort (a reset, never a FIN) the same buffered
+# client must fail, or "no reset error" above proves nothing.
 start abort env LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort \
 	"$LEGACY_SERVER" -p 0 -n 5 -r $REPLY -q
 wait_ready || fail "abort server failed: $(cat "$SRV_ERR")"
 if clients "$SRV_PORT" 5 --buffered --bytes $REPLY --expect eof \
 	>"$TMP/abort.out"; then
-	note "control inconclusive: the buffered client read everything" \
-		"under abort too"
+	hard_error "control: the buffered client read everything and a" \
+		"clean EOF under abort too"
 fi
 server_done
 
@@ -145,9 +145,8 @@ wait "$big_client" ||
 SRV_PID=$big_pid SRV_ERR=$big_err
 server_done
 if wait "$abort_client"; then
-	note "control inconclusive: under abort the slow client got" \
-		"everything too: $(cat "$TMP/bigabort.out")"
-else
-	note "control: under abort the slow client got $(cat "$TMP/bigabort.out")"
+	hard_error "control: under abort the slow client got everything and" \
+		"a clean EOF too: $(cat "$TMP/bigabort.out")"
 fi
+note "control: under abort the slow client got $(cat "$TMP/bigabort.out")"
 exit 0

@@ -20,28 +20,10 @@ PROBE="$PROBES/threads_probe"
 
 # run WHAT SECONDS FORK [VAR=VALUE...]: 4 threads.
 run() {
-	local what=$1 secs=$2 fork=$3 mode=none st
+	local what=$1 secs=$2 fork=$3 mode=none
 	shift 3
 	case "$*" in *REBIND_LINGER=safe-abort*) mode=safe-abort ;; esac
-	timeout 30 env "$@" "$PROBE" $mode "$secs" 4 "$fork" \
-		>"$TMP/$what.out" 2>"$TMP/$what.err"
-	st=$?
-	note "$what: $(grep '^ok threads' "$TMP/$what.out")"
-	if [ $st -eq 124 ]; then
-		echo "$what: no end within 30 s (deadlock?)" >&2
-		return 1
-	fi
-	if [ $st -ne 0 ] || grep -q '^FAIL' "$TMP/$what.out" ||
-		! grep -q '^ok threads' "$TMP/$what.out"; then
-		echo "$what: exit $st:" \
-			"$(cat "$TMP/$what.out" "$TMP/$what.err")" >&2
-		return 1
-	fi
-	if grep -q '^rebind\[' "$TMP/$what.err"; then
-		echo "$what: rebind printed at the default log level:" \
-			"$(cat "$TMP/$what.err")" >&2
-		return 1
-	fi
+	run_probe "$what" threads env "$@" "$PROBE" $mode "$secs" 4 "$fork"
 }
 
 # Control: without the shim nothing is set and nothing is reset.
