@@ -11,7 +11,8 @@
 
 . "$srcdir/tests/integration/lib.sh"
 
-: "${ERRNO_PROBE:?set by make check}"
+: "${PROBES:?set by make check}"
+ERRNO_PROBE="$PROBES/errno_probe"
 [ -x "$ERRNO_PROBE" ] || hard_error "$ERRNO_PROBE is not built"
 
 # probe NAME [VAR=VALUE...]: run the probe, stdout in $TMP/NAME.out,

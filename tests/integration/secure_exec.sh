@@ -14,7 +14,8 @@
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
 
-: "${SECURE_PROBE:?set by make check}"
+: "${PROBES:?set by make check}"
+SECURE_PROBE="$PROBES/secure_probe"
 [ -x "$SECURE_PROBE" ] || hard_error "$SECURE_PROBE is not built"
 case $LIBREBIND in
 /*) ;;
