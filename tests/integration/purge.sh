@@ -7,7 +7,7 @@
 # it must stay untouched: the connection still carries data after each
 # purge, the listener still accepts.  Then rebind --purge-timewait.
 # Without CAP_NET_ADMIN: exit 1, one line, nothing destroyed.
-# Socket state comes from tcpstate.py (/proc/net/tcp), not from ss.
+# Socket state comes from tcpstate.py (its own sock_diag dump), not ss.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
 

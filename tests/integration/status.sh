@@ -5,7 +5,7 @@
 # four cases the verdict (text, --json, exit status) is checked against
 # an actual restart on that port.  While it listens, status must name the
 # process, see whether librebind is loaded, and predict the restart.
-# Socket state comes from tcpstate.py (/proc/net/tcp), not from ss.
+# Socket state comes from tcpstate.py (its own sock_diag dump), not ss.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
 # The subject is the CLI: a valgrind wrapper around the servers
