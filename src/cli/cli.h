@@ -1,6 +1,7 @@
 #ifndef RB_CLI_H
 #define RB_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The exit statuses of env(1), so callers can tell whose error it was. */
@@ -42,8 +43,11 @@ int rb_cli_load(struct rb_policy *p, const struct rb_conf **conf,
 /* One port number, 1-65535, into *out; -1 (saying nothing) otherwise. */
 int rb_cli_port(const char *s, unsigned *out);
 
-/* The file the library would read: REBIND_CONFIG, else the system one. */
-const char *rb_cli_conf_path(void);
+/*
+ * The file the library would read: REBIND_CONFIG (then *named is true:
+ * it must exist), else the system one.
+ */
+const char *rb_cli_conf_path(bool *named);
 
 int rb_cli_check(int argc, char **argv);
 int rb_cli_explain(int argc, char **argv);

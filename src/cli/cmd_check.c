@@ -2,10 +2,8 @@
 
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/conf.h"
@@ -27,8 +25,8 @@ static void report(void *ctx, const char *msg)
  */
 int rb_cli_check(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : rb_cli_conf_path();
-	bool given = argc > 1 || getenv("REBIND_CONFIG");
+	bool named = argc > 1;
+	const char *path = named ? argv[1] : rb_cli_conf_path(&named);
 	unsigned errors = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
@@ -42,19 +40,15 @@ int rb_cli_check(int argc, char **argv)
 		(void)fprintf(stderr, "rebind: usage: rebind check [FILE]\n");
 		return RB_EXIT_USAGE;
 	}
-	switch (rb_conf_load(&conf, path, report, &errors)) {
+	switch (rb_conf_load(&conf, path, named, report, &errors)) {
 	case RB_CONF_OK:
 		(void)printf("%s: OK, %u section%s\n", path, conf.n - 1,
 			     conf.n == 2 ? "" : "s");
 		return RB_EXIT_OK;
 	case RB_CONF_ABSENT:
-		if (!given) {
-			(void)printf("%s: no such file: the library uses its "
-				     "defaults\n", path);
-			return RB_EXIT_OK;
-		}
-		(void)printf("%s: cannot open: %s\n", path, strerror(ENOENT));
-		return RB_EXIT_USAGE;
+		(void)printf("%s: no such file: the library uses its "
+			     "defaults\n", path);
+		return RB_EXIT_OK;
 	case RB_CONF_UNREADABLE:
 		return RB_EXIT_USAGE;
 	default:

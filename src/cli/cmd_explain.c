@@ -142,9 +142,9 @@ static void print_header(const struct rb_conf *conf,
 {
 	if (conf)
 		(void)printf("config file:   %s\n", conf->path);
-	else
+	else /* a named file must exist: this is the system one */
 		(void)printf("config file:   none (%s does not exist)\n",
-			     rb_cli_conf_path());
+			     RB_CONF_PATH);
 	(void)printf("program names:");
 	for (unsigned i = 0; i < names->n; i++)
 		(void)printf("%s %s", i ? "," : "", names->name[i]);

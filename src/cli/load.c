@@ -2,10 +2,8 @@
 
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/conf.h"
 #include "core/policy.h"
@@ -13,11 +11,14 @@
 /* Large: static rather than on the stack. */
 static struct rb_conf conf;
 
-const char *rb_cli_conf_path(void)
+static const char *env_get(const char *name)
 {
-	const char *path = getenv("REBIND_CONFIG");
+	return getenv(name);
+}
 
-	return path ? path : RB_CONF_PATH;
+const char *rb_cli_conf_path(bool *named)
+{
+	return rb_conf_path(env_get, named);
 }
 
 static void report(void *ctx, const char *msg)
@@ -26,26 +27,18 @@ static void report(void *ctx, const char *msg)
 	(void)fprintf(stderr, "rebind: %s\n", msg);
 }
 
-static const char *env_get(const char *name)
-{
-	return getenv(name);
-}
-
 static int load_file(const struct rb_conf **out)
 {
-	const char *path = rb_cli_conf_path();
+	bool named;
+	const char *path = rb_cli_conf_path(&named);
 
 	*out = NULL;
-	switch (rb_conf_load(&conf, path, report, NULL)) {
+	switch (rb_conf_load(&conf, path, named, report, NULL)) {
 	case RB_CONF_OK:
 		*out = &conf;
 		return RB_EXIT_OK;
 	case RB_CONF_ABSENT:
-		if (!getenv("REBIND_CONFIG"))
-			return RB_EXIT_OK;
-		(void)fprintf(stderr, "rebind: %s: cannot open: %s\n", path,
-			      strerror(ENOENT));
-		return RB_EXIT_USAGE;
+		return RB_EXIT_OK;
 	case RB_CONF_UNREADABLE:
 		return RB_EXIT_USAGE;
 	default:

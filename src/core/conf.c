@@ -379,8 +379,17 @@ static enum rb_conf_status load_fd(struct rb_conf *out, int fd,
 			     ps->ctx) ? RB_CONF_INVALID : RB_CONF_OK;
 }
 
+const char *rb_conf_path(rb_getenv_fn get, bool *named)
+{
+	const char *path = get("REBIND_CONFIG");
+
+	*named = path != NULL;
+	return path ? path : RB_CONF_PATH;
+}
+
 enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
-				 rb_conf_report_fn report, void *ctx)
+				 bool required, rb_conf_report_fn report,
+				 void *ctx)
 {
 	struct parser ps = {out, NULL, 0, 0, report, ctx};
 	enum rb_conf_status ret;
@@ -390,7 +399,7 @@ enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
 	out->n = 0;
 	/* O_NONBLOCK: a FIFO at that path must not hang the program. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 && errno == ENOENT)
+	if (fd < 0 && errno == ENOENT && !required)
 		return RB_CONF_ABSENT;
 	if (fd < 0) {
 		error(&ps, "cannot open: %s", strerror(errno));

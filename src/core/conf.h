@@ -48,14 +48,26 @@ unsigned rb_conf_parse(struct rb_conf *out, const char *path,
 
 enum rb_conf_status {
 	RB_CONF_OK,
-	RB_CONF_ABSENT,	    /* no such file; nothing reported */
+	RB_CONF_ABSENT,	    /* no such file, not required; not reported */
 	RB_CONF_UNREADABLE, /* reported */
 	RB_CONF_INVALID,    /* errors reported */
 };
 
-/* Read and parse the file at path (without malloc or stdio). */
+/*
+ * The file to read: the one REBIND_CONFIG names, as get() returns it
+ * (then *named is true: it must exist), else the system file.  The
+ * library's get() hides the variable in secure-execution mode.
+ */
+const char *rb_conf_path(rb_getenv_fn get, bool *named);
+
+/*
+ * Read and parse the file at path (without malloc or stdio).  A missing
+ * file is RB_CONF_ABSENT, or reported and RB_CONF_UNREADABLE when it is
+ * required.
+ */
 enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
-				 rb_conf_report_fn report, void *ctx);
+				 bool required, rb_conf_report_fn report,
+				 void *ctx);
 
 /* Does section s name the program called names? */
 bool rb_conf_names(const struct rb_section *s, const struct rb_names *names);

@@ -7,7 +7,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "core/conf.h"
@@ -58,18 +57,12 @@ static void keep_first(void *ctx, const char *msg)
  */
 static int load_conf(const struct rb_conf **out, char *err)
 {
-	const char *path = env_get("REBIND_CONFIG");
-	enum rb_conf_status st;
+	bool named;
+	const char *path = rb_conf_path(env_get, &named);
+	enum rb_conf_status st = rb_conf_load(&conf, path, named, keep_first,
+					      err);
 
-	*out = NULL;
-	st = rb_conf_load(&conf, path ? path : RB_CONF_PATH, keep_first, err);
-	if (st == RB_CONF_ABSENT && path) {
-		(void)snprintf(err, RB_ERR_MAX, "%s: cannot open: %s", path,
-			       strerror(ENOENT));
-		return -1;
-	}
-	if (st == RB_CONF_OK)
-		*out = &conf;
+	*out = st == RB_CONF_OK ? &conf : NULL;
 	return st == RB_CONF_OK || st == RB_CONF_ABSENT ? 0 : -1;
 }
 

@@ -865,7 +865,7 @@ static enum rb_conf_status load(const char *path)
 {
 	memset(&conf, 0xa5, sizeof(conf));
 	memset(&rep, 0, sizeof(rep));
-	return rb_conf_load(&conf, path, collect, &rep);
+	return rb_conf_load(&conf, path, false, collect, &rep);
 }
 
 struct load_row {
@@ -990,6 +990,23 @@ START_TEST(test_load_long_path)
 }
 END_TEST
 
+/* A file that was named must exist: missing, it is an error like any. */
+START_TEST(test_load_required)
+{
+	memset(&rep, 0, sizeof(rep));
+	ck_assert_int_eq(rb_conf_load(&conf, RB_FIXTURES "/no-such.conf", true,
+				      collect, &rep),
+			 RB_CONF_UNREADABLE);
+	ck_assert_uint_eq(rep.n, 1);
+	ck_assert_str_eq(rep.msg[0], RB_FIXTURES "/no-such.conf: cannot open: "
+				     "No such file or directory");
+	ck_assert_int_eq(rb_conf_load(&conf, RB_FIXTURES "/good.conf", true,
+				      collect, &rep),
+			 RB_CONF_OK);
+	ck_assert_uint_eq(rep.n, 1);
+}
+END_TEST
+
 /* A file of size bytes of comment, in a temporary directory. */
 static char *temp_file(size_t size)
 {
@@ -1044,6 +1061,23 @@ static const char *no_env(const char *name)
 	(void)name;
 	return NULL;
 }
+
+static const char *env_config(const char *name)
+{
+	return strcmp(name, "REBIND_CONFIG") == 0 ? "my.conf" : NULL;
+}
+
+/* REBIND_CONFIG names a file that must exist; else the system one. */
+START_TEST(test_conf_path)
+{
+	bool named = true;
+
+	ck_assert_str_eq(rb_conf_path(no_env, &named), RB_CONF_PATH);
+	ck_assert(!named);
+	ck_assert_str_eq(rb_conf_path(env_config, &named), "my.conf");
+	ck_assert(named);
+}
+END_TEST
 
 /* Any program, named the ways a process can be. */
 static const struct {
@@ -1151,6 +1185,8 @@ static void add_load(Suite *s)
 	tcase_add_test(tc, test_load_crlf);
 	tcase_add_test(tc, test_load_no_final_newline);
 	tcase_add_test(tc, test_load_long_path);
+	tcase_add_test(tc, test_load_required);
+	tcase_add_test(tc, test_conf_path);
 	rb_test_loop(s, "load_size", test_load_size, NELEM(sizes));
 	tc = rb_test_tcase(s, "example_loads");
 	tcase_add_test(tc, test_example_loads);
