@@ -105,21 +105,14 @@ static bool shebang(const char *path, char **argv, int argc,
 	return true;
 }
 
-/* /proc/self/exe names the file with symlinks resolved. */
-static const char *exe_of(const char *cmd, char *exe)
-{
-	char path[PATH_MAX];
-
-	if (rb_cli_resolve(cmd, path, sizeof(path)) == 0 && realpath(path, exe))
-		return exe;
-	return NULL;
-}
-
 /* The names the library would see in COMMAND, or the one given. */
 static void find_names(const struct explain *e, struct rb_names *names,
 		       char *exe, struct rb_cmdline *c)
 {
 	char path[PATH_MAX];
+	int argc = e->argc;
+	char **argv = e->argv;
+	bool found;
 
 	names->n = 0;
 	if (e->program) {
@@ -127,14 +120,18 @@ static void find_names(const struct explain *e, struct rb_names *names,
 		names->name[0] = e->program;
 		return;
 	}
-	if (e->argc == 0)
+	if (argc == 0)
 		return;
-	if (rb_cli_resolve(e->argv[0], path, sizeof(path)) == 0 &&
-	    shebang(path, e->argv, e->argc, c)) {
-		rb_names_find(names, exe_of(c->argv[0], exe), c->argc, c->argv);
-		return;
+	found = rb_cli_resolve(argv[0], path, sizeof(path)) == 0;
+	/* A script runs as its #! line says: the names come from that. */
+	if (found && shebang(path, argv, argc, c)) {
+		argc = c->argc;
+		argv = c->argv;
+		found = rb_cli_resolve(argv[0], path, sizeof(path)) == 0;
 	}
-	rb_names_find(names, exe_of(e->argv[0], exe), e->argc, e->argv);
+	/* /proc/self/exe names the file with symlinks resolved. */
+	rb_names_find(names, found && realpath(path, exe) ? exe : NULL, argc,
+		      argv);
 }
 
 static void print_header(const struct rb_conf *conf,
