@@ -56,12 +56,14 @@ static const char usage[] =
 
 static const int families[2] = {AF_INET, AF_INET6};
 
-static void take(void *ctx, const struct rb_diag_sock *s)
-{
-	struct port_status *ps = ctx;
+/* Every PORT: one dump of the sockets serves them all. */
+struct ports {
+	struct port_status *ps;
+	int n;
+};
 
-	if (rb_diag_port(s) != ps->port)
-		return;
+static void count(struct port_status *ps, const struct rb_diag_sock *s)
+{
 	if (s->state == TCP_TIME_WAIT) {
 		ps->tw++;
 		if (s->expires_ms > ps->tw_ms)
@@ -72,6 +74,18 @@ static void take(void *ctx, const struct rb_diag_sock *s)
 		ps->nlisten++;
 	} else {
 		ps->other++;
+	}
+}
+
+/* Each socket counts for every PORT argument that names its port. */
+static void take(void *ctx, const struct rb_diag_sock *s)
+{
+	const struct ports *all = ctx;
+	unsigned port = rb_diag_port(s);
+
+	for (int i = 0; i < all->n; i++) {
+		if (all->ps[i].port == port)
+			count(&all->ps[i], s);
 	}
 }
 
@@ -170,6 +184,15 @@ static enum answer listener_answer(const struct listener *l)
 	return all ? ANSWER_YES : ANSWER_UNKNOWN;
 }
 
+/* A program may name itself with any bytes; a line of text holds none. */
+static void printable(char *s)
+{
+	for (; *s; s++) {
+		if (!isprint((unsigned char)*s))
+			*s = '?';
+	}
+}
+
 /* "legacy-server (pid 42)" or "a process of uid 1000". */
 static void who(const struct listener *l, char *buf, size_t len)
 {
@@ -180,10 +203,7 @@ static void who(const struct listener *l, char *buf, size_t len)
 	}
 	(void)snprintf(buf, len, "%s (pid %d)", l->own.o[0].comm,
 		       (int)l->own.o[0].pid);
-	for (char *p = buf; *p; p++) {
-		if (!isprint((unsigned char)*p))
-			*p = '?';
-	}
+	printable(buf);
 }
 
 static void judge_listener(struct port_status *ps, const struct listener *l,
@@ -248,25 +268,18 @@ static void judge_listeners(struct port_status *ps)
 	judge_listener(ps, &ps->l[pick], worst);
 }
 
-static int gather(int nl, struct port_status *ps)
+/* After the dump: the listeners' owners, or trial binds, then the verdict. */
+static void judge(struct port_status *ps)
 {
-	for (unsigned i = 0; i < 2; i++) {
-		int ret =
-			rb_diag_dump(nl, families[i], RB_ALL_STATES, take, ps);
-
-		if (ret)
-			return ret;
-	}
 	for (unsigned i = 0; i < kept(ps->nlisten, RB_LISTEN_MAX); i++)
 		find_owner(&ps->l[i]);
 	if (ps->nlisten) {
 		judge_listeners(ps);
-		return 0;
+		return;
 	}
 	for (unsigned i = 0; i < 2; i++)
 		ps->trial[i] = rb_diag_trial_bind(families[i], ps->port);
 	judge_free(ps);
-	return 0;
 }
 
 /* --- text --- */
@@ -284,8 +297,7 @@ static void print_owners(const struct rb_owners *own)
 		char comm[sizeof(own->o[i].comm)];
 
 		memcpy(comm, own->o[i].comm, sizeof(comm));
-		for (char *p = comm; *p; p++)
-			*p = isprint((unsigned char)*p) ? *p : '?';
+		printable(comm);
 		(void)printf("%spid %d (%s, %s)", i ? ", " : "",
 			     (int)own->o[i].pid, comm,
 			     rebind[own->o[i].rebind + 1]);
@@ -470,6 +482,7 @@ static int parse(int argc, char **argv, bool *json)
 
 static int gather_all(struct port_status *ps, int n, char **ports)
 {
+	struct ports all = {ps, n};
 	int nl;
 	int ret = 0;
 
@@ -478,16 +491,18 @@ static int gather_all(struct port_status *ps, int n, char **ports)
 			return RB_EXIT_USAGE;
 	}
 	nl = rb_diag_open();
-	for (int i = 0; i < n && nl >= 0 && ret == 0; i++)
-		ret = gather(nl, &ps[i]);
+	for (unsigned i = 0; i < 2 && nl >= 0 && ret == 0; i++)
+		ret = rb_diag_dump(nl, families[i], RB_ALL_STATES, take, &all);
+	if (nl >= 0)
+		(void)close(nl);
 	if (nl < 0 || ret) {
 		(void)fprintf(stderr, "rebind: status: sock_diag: %s\n",
 			      strerror(nl < 0 ? -nl : -ret));
-		ret = RB_EXIT_USAGE;
+		return RB_EXIT_USAGE;
 	}
-	if (nl >= 0)
-		(void)close(nl);
-	return ret;
+	for (int i = 0; i < n; i++)
+		judge(&ps[i]);
+	return RB_EXIT_OK;
 }
 
 static int print_all(const struct port_status *ps, int n, bool json)
