@@ -243,13 +243,17 @@ static int apply_envopts(const struct rb_cli *cli)
  * The library would stand by on a bad inherited value or config file:
  * fail here instead.  Program sections need the program's names, which
  * only the library knows; the file's syntax is checked all the same.
+ * *ports gets what REBIND_PORTS says, for --purge-timewait.
  */
-static int check_environment(void)
+static int check_environment(struct rb_portset *ports)
 {
 	struct rb_policy p;
 	const struct rb_conf *conf;
 
-	return rb_cli_load(&p, &conf, NULL) == RB_EXIT_OK ? 0 : -1;
+	if (rb_cli_load(&p, &conf, NULL) != RB_EXIT_OK)
+		return -1;
+	*ports = p.env.ports;
+	return 0;
 }
 
 static int check_purge(const struct rb_cli *cli)
@@ -267,15 +271,12 @@ static int check_purge(const struct rb_cli *cli)
  * COMMAND runs: a supervisor gets the daemon, or the daemon's own bind
  * error, not an extra way to fail.
  */
-static void purge_timewait(void)
+static void purge_timewait(const struct rb_portset *set)
 {
-	struct rb_portset set;
 	unsigned n;
 	char why[256];
 
-	/* check_environment() has already accepted the value. */
-	if (rb_policy_parse_ports(getenv("REBIND_PORTS"), &set, NULL) == 0 &&
-	    rb_cli_purge_ports(&set, &n, why, sizeof(why)))
+	if (rb_cli_purge_ports(set, &n, why, sizeof(why)))
 		(void)fprintf(stderr, "rebind: --purge-timewait: %s; running "
 				      "the command anyway\n", why);
 }
@@ -283,13 +284,15 @@ static void purge_timewait(void)
 static int cmd_exec(const struct rb_cli *cli, char **cmd)
 {
 	char lib[PATH_MAX];
+	struct rb_portset ports;
 	int err;
 
-	if (apply_envopts(cli) || check_purge(cli) || check_environment() ||
+	if (apply_envopts(cli) || check_purge(cli) ||
+	    check_environment(&ports) ||
 	    rb_cli_find_library(lib, sizeof(lib)) || rb_cli_set_preload(lib))
 		return RB_EXIT_OWN;
 	if (cli->purge)
-		purge_timewait();
+		purge_timewait(&ports);
 	rb_cli_warn_unpreloadable(cmd[0]);
 	execvp(cmd[0], cmd);
 	err = errno;
