@@ -25,8 +25,8 @@ static void report(void *ctx, const char *msg)
  */
 int rb_cli_check(int argc, char **argv)
 {
-	bool named = argc > 1;
-	const char *path = named ? argv[1] : rb_cli_conf_path(&named);
+	bool named;
+	const char *path = rb_cli_conf_path(&named);
 	unsigned errors = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
@@ -35,6 +35,10 @@ int rb_cli_check(int argc, char **argv)
 			     "Report every error in FILE (default: %s).\n",
 			     path);
 		return RB_EXIT_OK;
+	}
+	if (argc > 1) {
+		path = argv[1];
+		named = true;
 	}
 	if (argc > 2 || (argc > 1 && argv[1][0] == '-' && argv[1][1])) {
 		(void)fprintf(stderr, "rebind: usage: rebind check [FILE]\n");

@@ -4,7 +4,7 @@
 #    with exactly 3 errors (the last on a line without a newline) exits 1
 #    and prints exactly those 3 as FILE:LINE: with the right lines; a
 #    missing file and a directory exit 2 naming the file; with no FILE
-#    it checks $REBIND_CONFIG.
+#    it checks $REBIND_CONFIG, which --help names as the default.
 #  - rebind explain --program NAME --port N: for a file with global,
 #    [port], [program] and [program port] sections and REBIND_LINGER in
 #    the environment, every key's value and origin ("default",
@@ -57,6 +57,11 @@ want_status 0
 run "check (REBIND_CONFIG)" R check
 want_status 0
 grep -qF "$GOOD" "$TMP/out" || fail "$WHAT: does not name \$REBIND_CONFIG ($GOOD): $OUT"
+
+run "check --help" R check --help
+want_status 0
+grep -qF "(default: $GOOD)" "$TMP/out" ||
+	fail "$WHAT: does not name the default file \$REBIND_CONFIG ($GOOD): $OUT"
 
 BAD="$TMP/three.conf"
 printf '%s\n' '# three errors' 'reuseaddr = on' 'lnger = abort' '' \
