@@ -137,6 +137,18 @@ static int sys_spawnp(pid_t *pid, const char *file,
 	return f ? f(pid, file, fa, attr, argv, envp) : ENOSYS;
 }
 
+/* Nor has dlopen.  RTLD_NEXT from librebind never finds its own hook, so
+ * this cannot call itself. */
+static void *sys_dlopen(const char *file, int mode)
+{
+	void *p = dlsym(RTLD_NEXT, "dlopen");
+	rb_dlopen_fn f = NULL;
+
+	if (p)
+		memcpy(&f, &p, sizeof(f));
+	return f ? f(file, mode) : NULL;
+}
+
 const struct rb_real rb_real_syscalls = {
 	.socket = sys_socket,
 	.bind = sys_bind,
@@ -156,6 +168,7 @@ const struct rb_real rb_real_syscalls = {
 	.fcntl64 = sys_fcntl,
 	.posix_spawn = sys_spawn,
 	.posix_spawnp = sys_spawnp,
+	.dlopen = sys_dlopen,
 };
 
 struct rb_sym {
@@ -176,6 +189,7 @@ static const struct rb_sym syms[] = {
 	RB_SYM(dup2, true),	    RB_SYM(dup3, true),
 	RB_SYM(fcntl, true),	    RB_SYM(fcntl64, false),
 	RB_SYM(posix_spawn, true),  RB_SYM(posix_spawnp, true),
+	RB_SYM(dlopen, false),
 };
 
 int rb_real_resolve(struct rb_real *out)

@@ -8,8 +8,8 @@
 /*
  * The functions rebind wraps, as libc provides them.  Until the library
  * has resolved them with dlsym(RTLD_NEXT), rb_real() hands out a table of
- * raw system calls instead (posix_spawn, which has none, is looked up on
- * the spot), so a call that arrives during initialisation still does the
+ * raw system calls instead (posix_spawn and dlopen, which have none, are
+ * looked up on the spot), so a call that arrives during initialisation still does the
  * right thing.
  */
 
@@ -32,6 +32,7 @@ typedef int (*rb_spawn_fn)(pid_t *, const char *,
 			   const posix_spawn_file_actions_t *,
 			   const posix_spawnattr_t *, char *const[],
 			   char *const[]);
+typedef void *(*rb_dlopen_fn)(const char *, int);
 
 struct rb_real {
 	rb_socket_fn socket;
@@ -52,6 +53,7 @@ struct rb_real {
 	rb_fcntl_fn fcntl64;
 	rb_spawn_fn posix_spawn;
 	rb_spawn_fn posix_spawnp;
+	rb_dlopen_fn dlopen;
 };
 
 /* Resolve every entry of *out; returns -1 when a required one is missing. */

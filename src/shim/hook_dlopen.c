@@ -1,0 +1,62 @@
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdbool.h>
+
+#include "shim/got.h"
+#include "shim/init.h"
+
+/*
+ * A library loaded with RTLD_DEEPBIND binds its imports in its own scope
+ * first, so its socket(), listen() and close() reach libc, not rebind
+ * (PHP loads every extension so).  Once such a call has loaded it,
+ * got.c points its imports of our exports at us; everything else it
+ * imports resolves as glibc chose.  Every other call is forwarded as a
+ * tail call: glibc looks at the return address to find the caller's
+ * RUNPATH and $ORIGIN, and it must stay the program's.
+ */
+
+#ifdef RTLD_DEEPBIND
+static bool covers(const char *file, int mode, const void *caller)
+{
+	/* A disabled rebind stays a pure pass-through.  A file our own
+	 * call would look for elsewhere than the caller's is left as it
+	 * is (README: Limits). */
+	return (mode & RTLD_DEEPBIND) && file && rb_policy()->enabled &&
+	       rb_got_supported() && rb_got_same_search(file, caller);
+}
+
+/* errno and dlerror() are the real call's: nothing here fails visibly,
+ * and dlinfo() on the handle just returned succeeds as dlopen() did. */
+static void *deep_open(rb_dlopen_fn real, const char *file, int mode)
+{
+	int saved = errno;
+	struct rb_got_seen seen;
+	bool ok = rb_got_before(&seen);
+	void *h, *lm = NULL;
+
+	errno = saved;
+	h = real(file, mode);
+	if (!ok)
+		return h;
+	saved = errno;
+	if (h && dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0)
+		lm = NULL;
+	rb_got_cover(&seen, lm);
+	errno = saved;
+	return h;
+}
+#endif
+
+RB_EXPORT void *dlopen(const char *file, int mode)
+{
+	const struct rb_real *r = rb_real();
+
+#ifdef RTLD_DEEPBIND
+	if (covers(file, mode, __builtin_return_address(0)))
+		return deep_open(r->dlopen, file, mode);
+#endif
+	return r->dlopen(file, mode);
+}
