@@ -18,6 +18,24 @@
  * RUNPATH and $ORIGIN, and it must stay the program's.
  */
 
+/*
+ * So the forward must be a tail call, whatever the build's -O: compilers
+ * that know musttail are told; older GCC makes one only when optimising.
+ */
+#if defined(__has_attribute) && defined(__clang__)
+#if __has_attribute(musttail)
+#define RB_MUSTTAIL __attribute__((musttail))
+#endif
+#elif defined(__GNUC__)
+#define RB_SIBCALLS __attribute__((optimize("O2")))
+#endif
+#ifndef RB_MUSTTAIL
+#define RB_MUSTTAIL
+#endif
+#ifndef RB_SIBCALLS
+#define RB_SIBCALLS
+#endif
+
 #ifdef RTLD_DEEPBIND
 static bool covers(const char *file, int mode, const void *caller)
 {
@@ -50,7 +68,7 @@ static void *deep_open(rb_dlopen_fn real, const char *file, int mode)
 }
 #endif
 
-RB_EXPORT void *dlopen(const char *file, int mode)
+RB_SIBCALLS RB_EXPORT void *dlopen(const char *file, int mode)
 {
 	const struct rb_real *r = rb_real();
 
@@ -58,5 +76,5 @@ RB_EXPORT void *dlopen(const char *file, int mode)
 	if (covers(file, mode, __builtin_return_address(0)))
 		return deep_open(r->dlopen, file, mode);
 #endif
-	return r->dlopen(file, mode);
+	RB_MUSTTAIL return r->dlopen(file, mode);
 }

@@ -45,6 +45,9 @@ export LD_PRELOAD="$SHIM_PRELOAD"
 # functions stay its own.
 run_probe path path "$PROBE" "$LIB" path || fail "path"
 want "RTLD_DEEPBIND" "$TMP/path.out" 'listener reuseaddr=1' own=1 dup=-42
+# The same with lazy binding (the library is not linked with -z now).
+run_probe lazy lazy "$PROBE" "$LIB" lazy || fail "lazy"
+want "RTLD_LAZY | RTLD_DEEPBIND" "$TMP/lazy.out" 'listener reuseaddr=1' own=1 dup=-42
 
 # Loaded from 8 threads at once: one handle, patched once.
 REBIND_LOG=info timeout 30 "$PROBE" "$LIB" threads >"$TMP/threads.out" \

@@ -3,6 +3,7 @@
  * calls reached, one "name=value" a line, then "ok MODE".
  *
  *   path      dlopen(LIB, RTLD_NOW | RTLD_DEEPBIND)
+ *   lazy      the same with RTLD_LAZY: the PLT entries are not bound yet
  *   threads   the same from 8 threads at once
  *   global    dlopen(LIB, RTLD_NOW): the control, where the program's
  *             own dbp_own() wins
@@ -131,6 +132,8 @@ static int run(const char *mode)
 	base = base ? base + 1 : lib;
 	if (strcmp(mode, "path") == 0)
 		return report(dlopen(lib, RTLD_NOW | RTLD_DEEPBIND));
+	if (strcmp(mode, "lazy") == 0)
+		return report(dlopen(lib, RTLD_LAZY | RTLD_DEEPBIND));
 	if (strcmp(mode, "global") == 0)
 		return report(dlopen(lib, RTLD_NOW));
 	if (strcmp(mode, "name") == 0)
