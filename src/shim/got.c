@@ -95,7 +95,6 @@ enum { RB_EXPORTS_MAX = 64, RB_NEW_MAX = 256 };
 static struct rb_export exports[RB_EXPORTS_MAX];
 static size_t n_exports;
 static pthread_once_t exports_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t patch_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t page_size;
 
 /*
@@ -460,8 +459,12 @@ static void cover_list(struct rb_cover *c)
 	}
 }
 
-/* dl_iterate_phdr() holds the loader's list lock while it runs: the list
- * cannot change under cover_list(), and no object is unmapped. */
+/*
+ * glibc's dl_iterate_phdr() holds the loader's list lock (a recursive
+ * one) across all the callbacks: the list cannot change under
+ * cover_list(), no object is unmapped, and two threads never patch (and
+ * unprotect RELRO) at once; the second finds nothing left to change.
+ */
 static int cover_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct rb_cover *c = arg;
@@ -527,9 +530,7 @@ void rb_got_cover(struct rb_got_seen *seen, const struct link_map *lm)
 	/* Already loaded: dlopen() changed nothing about its binding. */
 	if (lm && !seen_has(seen, lm->l_ld)) {
 		c.mine[0] = lm;
-		(void)pthread_mutex_lock(&patch_lock);
 		(void)dl_iterate_phdr(cover_one, &c);
-		(void)pthread_mutex_unlock(&patch_lock);
 		if (c.n_mine == RB_NEW_MAX)
 			rb_log_msg(RB_LOG_WARN, "too many objects to patch in ",
 			           lm->l_name);
