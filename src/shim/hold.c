@@ -300,9 +300,14 @@ static void carry_options(const struct rb_real *r, int from, int to)
 				    sizeof(want));
 }
 
-/* Would the program's socket fd, bound, be what e is? */
+/*
+ * Would the program's socket fd, bound, be what e is?  IPV6_V6ONLY
+ * matters on the wildcard address only: binding any other IPv6
+ * address sets it.
+ */
 static bool fits(int fd, const struct passed *e)
 {
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&e->addr;
 	int type = 0, proto = 0, a = 0, b = 0;
 
 	if (!get_sockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) ||
@@ -310,7 +315,8 @@ static bool fits(int fd, const struct passed *e)
 	    !get_sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &proto) ||
 	    proto != IPPROTO_TCP)
 		return false;
-	if (e->addr.ss_family != AF_INET6)
+	if (e->addr.ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
 		return true;
 	return get_sockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, &a) &&
 	       get_sockopt_int(atomic_load(&e->fd), IPPROTO_IPV6, IPV6_V6ONLY,
