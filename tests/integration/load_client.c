@@ -148,8 +148,12 @@ int main(int argc, char **argv)
 	(void)fflush(stdout);
 	while (!stop && now_ms() < end) {
 		double t0 = now_ms();
+		enum outcome o = one((struct sockaddr *)&ss, len);
 
-		count[one((struct sockaddr *)&ss, len)]++;
+		/* The signal that stops us may interrupt the last one. */
+		if (stop)
+			break;
+		count[o]++;
 		if (now_ms() - t0 > max_ms)
 			max_ms = now_ms() - t0;
 		pace(t0, interval);

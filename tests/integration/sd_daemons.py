@@ -1,8 +1,12 @@
 """A Python socketserver daemon for the hold tests: one TCPServer per
 port (socketserver leaves SO_REUSEADDR off), a line in, a line out.
 
-Usage: sd_daemons.py HOST PORT [PORT...]
+Usage: sd_daemons.py [--shutdown-on-term] HOST PORT [PORT...]
+--shutdown-on-term: on SIGTERM, shutdown(SHUT_RDWR) the listeners and
+exit, as some daemons do to wake their accept() threads.
 """
+import signal
+import socket
 import socketserver
 import sys
 import threading
@@ -15,14 +19,24 @@ class Handler(socketserver.StreamRequestHandler):
 
 
 def main():
-    host = sys.argv[1]
+    args = sys.argv[1:]
+    shut = args[0] == "--shutdown-on-term"
+    if shut:
+        args = args[1:]
+    host = args[0]
     servers = []
-    for port in sys.argv[2:]:
+    for port in args[1:]:
         cls = socketserver.TCPServer
         if ":" in host:
             cls = type("TCP6", (socketserver.TCPServer,),
-                       {"address_family": __import__("socket").AF_INET6})
+                       {"address_family": socket.AF_INET6})
         servers.append(cls((host, int(port)), Handler))
+    if shut:
+        def on_term(signum, frame):
+            for s in servers:
+                s.socket.shutdown(socket.SHUT_RDWR)
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, on_term)
     for s in servers[1:]:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     print("ready", flush=True)

@@ -2,8 +2,8 @@
 # a real user manager: crashes with Restart=always, a .socket unit on
 # the daemon's own address, a daemon moved to another address, a
 # forking daemon, daemons that close every descriptor above 2 before
-# binding, IPv6, two listeners, and the descriptor count after 20
-# restarts.  A load client connects about every millisecond where the
+# binding, IPv6, two listeners, a daemon that shuts its listener down,
+# and the descriptor count after 20 restarts.  A load client connects about every millisecond where the
 # case is about refused connections.
 
 . "$srcdir/tests/integration/systemd_lib.sh"
@@ -72,13 +72,13 @@ sctl reset-failed act.service
 daemon_unit act.service no "" "$LEGACY_SERVER" -q -p "$port"
 start_unit act.service 127.0.0.1 "$port"
 load_start 127.0.0.1 "$port"
-for i in 1 2 3; do
+for i in 1 2; do
 	sctl stop act.service 2>/dev/null
 	sctl start act.service || fail ".socket: start $i failed"
 	wait_serves 127.0.0.1 "$port" ".socket start $i"
 done
 load_stop
-load_clean ".socket unit: 3 stop/start of the service" 3
+load_clean ".socket unit: 2 stop/start of the service" 2
 same_listener act.service "$port" "$INO" ".socket unit"
 sctl stop act.service act.socket
 
@@ -106,9 +106,9 @@ PIDFile=$TMP/fork.pid
 NotifyAccess=all" "$LEGACY_SERVER" -q -p "$port" --daemon="$TMP/fork.pid"
 start_unit fork.service 127.0.0.1 "$port"
 load_start 127.0.0.1 "$port"
-restarts fork.service 5 127.0.0.1 "$port"
+restarts fork.service 3 127.0.0.1 "$port"
 load_stop
-load_clean "forking daemon: 5 restarts" 5
+load_clean "forking daemon: 3 restarts" 3
 same_listener fork.service "$port" "$INO" "forking daemon"
 sctl stop fork.service
 
@@ -119,9 +119,9 @@ for how in loop closefrom close_range; do
 		"$LEGACY_SERVER" -q -p "$port" --close-fds="$how"
 	start_unit "close-$how.service" 127.0.0.1 "$port"
 	load_start 127.0.0.1 "$port"
-	restarts "close-$how.service" 3 127.0.0.1 "$port"
+	restarts "close-$how.service" 2 127.0.0.1 "$port"
 	load_stop
-	load_clean "close-fds=$how: 3 restarts" 3
+	load_clean "close-fds=$how: 2 restarts" 2
 	same_listener "close-$how.service" "$port" "$INO" "close-fds=$how"
 	sctl stop "close-$how.service"
 done
@@ -131,7 +131,7 @@ if have_ipv6; then
 	port=$(free_port)
 	daemon_unit v6.service systemd "" "$LEGACY_SERVER" -q -a ::1 -p "$port"
 	start_unit v6.service ::1 "$port"
-	restarts v6.service 3 ::1 "$port"
+	restarts v6.service 2 ::1 "$port"
 	same_listener v6.service "$port" "$INO" "IPv6"
 	sctl stop v6.service
 else
@@ -145,13 +145,25 @@ daemon_unit two.service systemd "" "$PYTHON3" "$PY_DAEMON" 127.0.0.1 "$p1" "$p2"
 start_unit two.service 127.0.0.1 "$p1"
 wait_serves 127.0.0.1 "$p2" "two listeners"
 ino2=$(listener_inode "$(sd_main_pid two.service)" "$p2")
-restarts two.service 3 127.0.0.1 "$p1"
+restarts two.service 2 127.0.0.1 "$p1"
 wait_serves 127.0.0.1 "$p2" "two listeners, second port"
 same_listener two.service "$p1" "$INO" "two listeners, first port"
 same_listener two.service "$p2" "$ino2" "two listeners, second port"
 [ "$(store_count two.service)" = 2 ] ||
 	fail "two listeners: systemd holds $(store_count two.service) descriptors, not 2"
 sctl stop two.service
+
+# --- a daemon that shuts its listener down when it stops -----------------
+# shutdown() acts on the socket every holder shares, so the queue is
+# lost (documented); what must hold: the next instance neither claims
+# the dead socket nor keeps it stored, and starts.
+port=$(free_port)
+daemon_unit shut.service systemd "" "$PYTHON3" "$PY_DAEMON" --shutdown-on-term 127.0.0.1 "$port"
+start_unit shut.service 127.0.0.1 "$port"
+restarts shut.service 2 127.0.0.1 "$port"
+[ "$(store_count shut.service)" = 1 ] ||
+	fail "shutdown on stop: systemd holds $(store_count shut.service) descriptors, not 1"
+sctl stop shut.service
 
 # --- descriptor accounting after 20 restarts ----------------------------
 port=$(free_port)
