@@ -643,6 +643,15 @@ static void close_fds(enum ls_close how)
 	}
 }
 
+static pid_t fork_checked(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die_errno("fork");
+	return pid;
+}
+
 /*
  * fork, setsid, fork: the grandchild goes on as the daemon and writes
  * the pid file.  The first process exits 0 once the daemon says it
@@ -657,26 +666,15 @@ static int daemonize(const char *pidfile)
 
 	if (pipe(p) < 0)
 		die_errno("pipe");
-	switch (fork()) {
-	case -1:
-		die_errno("fork");
-	case 0:
-		break;
-	default:
+	if (fork_checked() > 0) {
 		(void)close(p[1]);
 		_exit(read(p[0], &c, 1) == 1 && c == 'r' ? 0 : 1);
 	}
 	(void)close(p[0]);
 	if (setsid() < 0)
 		die_errno("setsid");
-	switch (fork()) {
-	case -1:
-		die_errno("fork");
-	case 0:
-		break;
-	default:
+	if (fork_checked() > 0)
 		_exit(0);
-	}
 	f = fopen(pidfile, "w");
 	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
 		die_errno(pidfile);
