@@ -31,7 +31,7 @@ unsigned rb_sdfd_count(const char *listen_pid, const char *listen_fds,
 	long pid = parse_decimal(listen_pid, 0x7fffffffL);
 	long n = parse_decimal(listen_fds, RB_SDFD_MAX);
 
-	if (pid <= 0 || pid != self || n <= 0)
+	if (pid <= 0 || (self >= 0 && pid != self) || n <= 0)
 		return 0;
 	return (unsigned)n;
 }

@@ -33,7 +33,7 @@ struct rb_sdaddr {
  * How many descriptors (from fd 3) systemd passed to the process self:
  * LISTEN_PID must be self and LISTEN_FDS a count from 1 to RB_SDFD_MAX,
  * both plain decimal.  0 for anything else (none, another process's,
- * a bad value).
+ * a bad value).  A negative self takes any process's (LISTEN_PID > 0).
  */
 unsigned rb_sdfd_count(const char *listen_pid, const char *listen_fds,
 		       long self);

@@ -126,9 +126,15 @@ static bool still(int fd, const struct passed *e)
 	return rb_sock_cookie(fd, &c) && c == e->cookie;
 }
 
-/* The passed descriptor fd, i-th in LISTEN_FDNAMES: claimable? */
+/*
+ * The passed descriptor fd, i-th in LISTEN_FDNAMES: claimable?  In a
+ * process systemd did not pass it to (foreign: a script started the
+ * daemon with a fork), only a listener rebind stored and named, with
+ * the address its name says, is taken: it is certainly no descriptor
+ * the program knows.
+ */
 static void note_passed(const struct rb_policy *p, int fd, const char *names,
-			unsigned i)
+			unsigned i, bool foreign)
 {
 	struct passed *e = &passed[npassed];
 	struct rb_sdaddr a, named;
@@ -142,6 +148,8 @@ static void note_passed(const struct rb_policy *p, int fd, const char *names,
 	ss_sdaddr(&e->addr, &a);
 	e->ours = rb_sdfd_name_parse(e->name, &named) == 0 &&
 		  memcmp(&a, &named, sizeof(a)) == 0;
+	if (foreign && !e->ours)
+		return;
 	atomic_store(&e->fd, fd);
 	npassed++;
 	atomic_fetch_add(&pending, 1);
@@ -151,6 +159,7 @@ void rb_hold_init(const struct rb_real *r, const struct rb_policy *p,
 		  rb_getenv_fn get)
 {
 	unsigned n;
+	bool foreign;
 	int saved = errno;
 
 	(void)r;
@@ -160,8 +169,12 @@ void rb_hold_init(const struct rb_real *r, const struct rb_policy *p,
 				&notify_len) != 0)
 		notify_len = 0;
 	n = rb_sdfd_count(get("LISTEN_PID"), get("LISTEN_FDS"), (long)getpid());
+	foreign = n == 0;
+	if (foreign)
+		n = rb_sdfd_count(get("LISTEN_PID"), get("LISTEN_FDS"), -1);
 	for (unsigned i = 0; i < n; i++)
-		note_passed(p, RB_SDFD_FIRST + (int)i, get("LISTEN_FDNAMES"), i);
+		note_passed(p, RB_SDFD_FIRST + (int)i, get("LISTEN_FDNAMES"), i,
+			    foreign);
 	errno = saved;
 }
 

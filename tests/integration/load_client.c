@@ -54,7 +54,8 @@ static enum outcome of_errno(int e)
 	if (e == EAGAIN || e == EWOULDBLOCK || e == EINPROGRESS ||
 	    e == ETIMEDOUT)
 		return TIMEDOUT;
-	(void)fprintf(stderr, "load_client: %s\n", strerror(e));
+	if (!stop)
+		(void)fprintf(stderr, "load_client: %s\n", strerror(e));
 	return OTHER;
 }
 

@@ -112,6 +112,24 @@ load_clean "forking daemon: 3 restarts" 3
 same_listener fork.service "$port" "$INO" "forking daemon"
 sctl stop fork.service
 
+# --- started by a script that forks it -----------------------------------
+# LISTEN_PID names the shell, not the daemon; the listener rebind stored
+# (its name says its address) is claimed all the same.  The daemon is
+# not the main process: storing needs NotifyAccess=all.
+port=$(free_port)
+daemon_unit script.service systemd NotifyAccess=all /bin/sh -c "\"'$LEGACY_SERVER' -q -p $port; true\""
+sctl start script.service || fail "script.service did not start"
+wait_serves 127.0.0.1 "$port" "started by a forking script"
+ino0=$(listener_inode "$(child_of "$(sd_main_pid script.service)")" "$port")
+load_start 127.0.0.1 "$port"
+restarts script.service 2 127.0.0.1 "$port"
+load_stop
+load_clean "started by a forking script: 2 restarts" 2
+ino1=$(listener_inode "$(child_of "$(sd_main_pid script.service)")" "$port")
+[ -n "$ino0" ] && [ "$ino0" = "$ino1" ] ||
+	fail "started by a forking script: listener socket '$ino1', want the held '$ino0'"
+sctl stop script.service
+
 # --- daemons that close every descriptor above 2 before binding ----------
 for how in loop closefrom close_range; do
 	port=$(free_port)

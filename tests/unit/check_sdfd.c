@@ -20,6 +20,9 @@ static const struct {
 	{"42", "64", 42, 64},
 	{"42", "65", 42, 0},   /* more than any unit passes */
 	{"42", "1", 43, 0},    /* another process's (a parent's) */
+	{"42", "2", -1, 2},    /* any process's */
+	{"0", "2", -1, 0},
+	{"42", "x", -1, 0},
 	{NULL, "1", 42, 0},
 	{"42", NULL, 42, 0},
 	{"42", "0", 42, 0},
