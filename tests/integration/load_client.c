@@ -94,14 +94,30 @@ static enum outcome one(const struct sockaddr *sa, socklen_t len)
 	return o;
 }
 
+/* A whole decimal number from lo to hi, or -1. */
+static long number(const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	return v;
+}
+
 static socklen_t parse_addr(const char *host, const char *port,
 			    struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	uint16_t p = htons((uint16_t)atoi(port));
+	long n = number(port, 1, 65535);
+	uint16_t p = htons((uint16_t)n);
 
 	memset(ss, 0, sizeof(*ss));
+	if (n < 0)
+		return 0;
 	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		in4->sin_port = p;
@@ -131,18 +147,22 @@ int main(int argc, char **argv)
 {
 	unsigned long count[N_OUTCOMES] = {0};
 	struct sockaddr_storage ss;
-	socklen_t len;
+	socklen_t len = 0;
 	double end, max_ms = 0;
-	long interval;
+	long interval = -1, seconds = -1;
 
-	if (argc != 5 || !(len = parse_addr(argv[1], argv[2], &ss))) {
+	if (argc == 5) {
+		len = parse_addr(argv[1], argv[2], &ss);
+		interval = number(argv[3], 0, 1000000);
+		seconds = number(argv[4], 1, 3600);
+	}
+	if (!len || interval < 0 || seconds < 0) {
 		(void)fputs("usage: load_client HOST PORT INTERVAL_US "
 			    "SECONDS\n",
 			    stderr);
 		return 64;
 	}
-	interval = atol(argv[3]);
-	end = now_ms() + atof(argv[4]) * 1e3;
+	end = now_ms() + (double)seconds * 1e3;
 	(void)signal(SIGTERM, on_signal);
 	(void)signal(SIGINT, on_signal);
 	(void)printf("started\n");
