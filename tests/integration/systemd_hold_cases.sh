@@ -97,6 +97,22 @@ note "moved to 0.0.0.0: serving after $ms ms"
 [ "$ms" -lt 3000 ] || fail "moved: took $ms ms to serve"
 [ "$(store_count moved.service)" = 1 ] ||
 	fail "moved: systemd holds $(store_count moved.service) descriptors, not 1"
+# Moved to another port: nothing fails to bind, so the old listener is
+# given up at the first accept(): no client waits in a queue nobody
+# serves, and systemd keeps only the new one.
+port2=$(free_port)
+daemon_unit moved.service systemd "" "$LEGACY_SERVER" -q -a 0.0.0.0 -p "$port2"
+sctl restart moved.service || fail "moved port: restart failed"
+wait_serves 127.0.0.1 "$port2" "moved to port $port2"
+n=0
+while [ "$(store_count moved.service)" != 1 ] && [ $n -lt 100 ]; do
+	sleep 0.02
+	n=$((n + 1))
+done
+[ "$(store_count moved.service)" = 1 ] ||
+	fail "moved port: systemd holds $(store_count moved.service) descriptors, not 1"
+! timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null ||
+	fail "moved port: the old port $port still takes connections"
 sctl stop moved.service
 
 # --- forking daemon (Type=forking, NotifyAccess=all) ----------------------
