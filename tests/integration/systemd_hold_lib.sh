@@ -9,7 +9,9 @@ PERL_DAEMON="$srcdir/tests/integration/sd_daemon.pl"
 
 # daemon_unit UNIT HOLD EXTRA CMD...: write UNIT (a .service) running
 # CMD under the shim; HOLD is "systemd" or "no" (then no fd store
-# either).  EXTRA: more [Service] lines (may be empty).
+# either).  EXTRA: more [Service] lines (may be empty).  A sanitizer
+# build's ASAN_OPTIONS reach the service too (the manager does not pass
+# the test's environment on).
 daemon_unit() {
 	local unit=$1 hold=$2 extra=$3 store=""
 	shift 3
@@ -20,6 +22,7 @@ StartLimitIntervalSec=0
 [Service]
 ExecStart=$*
 Environment=LD_PRELOAD=$SHIM_PRELOAD REBIND_HOLD=$hold
+${ASAN_OPTIONS:+Environment=ASAN_OPTIONS=$ASAN_OPTIONS}
 StandardOutput=append:$TMP/$unit.out
 StandardError=append:$TMP/$unit.err
 $store
