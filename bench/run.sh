@@ -247,6 +247,18 @@ main() {
 		machine
 		awk -f "$HERE/summary.awk" -v out="$OUT" "$CSV"
 	} | tee "$OUT/table.txt"
+	hold_row | tee -a "$OUT/table.txt"
+}
+
+# Restarts under load without and with hold = systemd (bench/hold.sh);
+# it needs root and systemd and says so when they are missing.
+hold_row() {
+	local st=0
+	echo
+	BENCH_BUILDDIR="$B" BENCH_SRCDIR="$HERE/.." \
+		BENCH_HOLD_RESTARTS="$([ "${BENCH_QUICK:-}" = 1 ] && echo 3 || echo 10)" \
+		bash "$HERE/hold.sh" 2>>"$LOG" || st=$?
+	[ $st = 0 ] || echo "restart under load: not measured ($(tail -1 "$LOG"))"
 }
 
 main "$@"

@@ -198,6 +198,9 @@ static void print_effect(const struct rb_policy *p, unsigned port)
 		     sp.linger == RB_LINGER_SAFE_ABORT ? "safe-abort on close"
 						       : "",
 		     sp.override ? "; over the program's own values" : "");
+	if ((port ? rb_policy_hold_at(p, port) : p->hold) == RB_HOLD_SYSTEMD)
+		(void)printf("hold:          listeners go to systemd's fd store "
+			     "(with NOTIFY_SOCKET)\n");
 }
 
 int rb_cli_explain(int argc, char **argv)

@@ -19,6 +19,7 @@ enum rb_envopt_id {
 	RB_OPT_NO_REUSEADDR,
 	RB_OPT_LOG,
 	RB_OPT_CONFIG,
+	RB_OPT_HOLD,
 	RB_OPT_N,
 };
 
@@ -76,6 +77,15 @@ static const char *check_level(const char *s)
 	return "expected off, error, warn, info or debug";
 }
 
+static const char *check_hold(const char *s)
+{
+	enum rb_hold h;
+
+	if (rb_policy_parse_hold(s, &h) == 0)
+		return NULL;
+	return "expected no or systemd";
+}
+
 /* The file itself is checked with the whole environment, later. */
 static const char *check_file(const char *s)
 {
@@ -89,6 +99,7 @@ static const struct rb_envopt rb_envopts[RB_OPT_N] = {
 				 "off"},
 	[RB_OPT_LOG] = {"log", "REBIND_LOG", check_level, NULL},
 	[RB_OPT_CONFIG] = {"config", "REBIND_CONFIG", check_file, NULL},
+	[RB_OPT_HOLD] = {"hold", "REBIND_HOLD", check_hold, NULL},
 };
 
 static const struct option rb_longopts[] = {
@@ -98,6 +109,7 @@ static const struct option rb_longopts[] = {
 	 RB_OPT_BASE + RB_OPT_NO_REUSEADDR},
 	{"log", required_argument, NULL, RB_OPT_BASE + RB_OPT_LOG},
 	{"config", required_argument, NULL, RB_OPT_BASE + RB_OPT_CONFIG},
+	{"hold", required_argument, NULL, RB_OPT_BASE + RB_OPT_HOLD},
 	{"purge-timewait", no_argument, NULL, RB_OPT_PURGE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -124,6 +136,8 @@ static const char rb_usage[] =
 	"  --log=LEVEL     off, error, warn, info or debug (sets REBIND_LOG)\n"
 	"  --config=FILE   read FILE instead of " RB_CONF_PATH "\n"
 	"                  (sets REBIND_CONFIG)\n"
+	"  --hold=WHO      no or systemd: keep listeners in systemd's fd\n"
+	"                  store across restarts (sets REBIND_HOLD)\n"
 	"  --purge-timewait  first destroy the TIME_WAIT entries on the ports\n"
 	"                  of --ports or REBIND_PORTS (as root; on failure,\n"
 	"                  warn and run COMMAND anyway)\n"
@@ -137,6 +151,7 @@ static const char rb_usage[] =
 	"  REBIND_LOG=off|error|warn|info|debug  default warn\n"
 	"  REBIND_ENABLE=yes|no                  default yes\n"
 	"  REBIND_OVERRIDE=no|yes                default no (the program wins)\n"
+	"  REBIND_HOLD=no|systemd                default no\n"
 	"  REBIND_CONFIG=FILE                    default " RB_CONF_PATH "\n"
 	"\n"
 	"Exit status: 125 if rebind fails, 126 if COMMAND cannot be run,\n"

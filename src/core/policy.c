@@ -32,6 +32,12 @@ static const struct rb_name level_names[] = {
 	{"info", RB_LOG_INFO},	 {"debug", RB_LOG_DEBUG}, {NULL, 0},
 };
 
+static const struct rb_name hold_names[] = {
+	{"no", RB_HOLD_NO},
+	{"systemd", RB_HOLD_SYSTEMD},
+	{NULL, 0},
+};
+
 static int lookup(const struct rb_name *t, const char *s, int *out)
 {
 	for (; t->name; t++) {
@@ -92,6 +98,16 @@ int rb_policy_parse_level(const char *s, enum rb_level *out)
 	return 0;
 }
 
+int rb_policy_parse_hold(const char *s, enum rb_hold *out)
+{
+	int v;
+
+	if (lookup(hold_names, s, &v))
+		return -1;
+	*out = (enum rb_hold)v;
+	return 0;
+}
+
 const char *rb_policy_linger_name(enum rb_linger l)
 {
 	return name_of(linger_names, (int)l);
@@ -100,6 +116,11 @@ const char *rb_policy_linger_name(enum rb_linger l)
 const char *rb_policy_level_name(enum rb_level l)
 {
 	return name_of(level_names, (int)l);
+}
+
+const char *rb_policy_hold_name(enum rb_hold h)
+{
+	return name_of(hold_names, (int)h);
 }
 
 static const char *skip_blanks(const char *s)
@@ -220,6 +241,7 @@ static const struct rb_settings defaults = {
 	.linger = RB_LINGER_OFF,
 	.log = RB_LOG_WARN,
 	.override = false,
+	.hold = RB_HOLD_NO,
 };
 
 /* Copy key's value from s into the plain fields of p. */
@@ -241,6 +263,9 @@ static void take(struct rb_policy *p, const struct rb_settings *s,
 		break;
 	case RB_KEY_LOG:
 		p->log = s->log;
+		break;
+	case RB_KEY_HOLD:
+		p->hold = s->hold;
 		break;
 	default:
 		p->override = s->override;
@@ -316,7 +341,7 @@ const struct rb_settings *rb_policy_source(const struct rb_policy *p,
 /* REBIND_LOG first, so that its level governs errors in the others. */
 static const enum rb_key env_order[] = {
 	RB_KEY_LOG,    RB_KEY_ENABLE, RB_KEY_REUSEADDR,
-	RB_KEY_LINGER, RB_KEY_PORTS,  RB_KEY_OVERRIDE,
+	RB_KEY_LINGER, RB_KEY_PORTS,  RB_KEY_OVERRIDE, RB_KEY_HOLD,
 };
 
 /* A value may hold any byte; the message it ends up in is one line. */
@@ -448,4 +473,15 @@ bool rb_policy_for_port(const struct rb_policy *p, unsigned port,
 		out->override = setting_at(p, RB_KEY_OVERRIDE, port)->override;
 	}
 	return out->reuseaddr || out->linger != RB_LINGER_OFF;
+}
+
+enum rb_hold rb_policy_hold_at(const struct rb_policy *p, unsigned port)
+{
+	if (!p->enabled || port == 0 || !rb_policy_port_in(&p->ports, port))
+		return RB_HOLD_NO;
+	if (!p->conf)
+		return p->hold;
+	if (!setting_at(p, RB_KEY_ENABLE, port)->enable)
+		return RB_HOLD_NO;
+	return setting_at(p, RB_KEY_HOLD, port)->hold;
 }

@@ -17,6 +17,12 @@ enum rb_linger {
 	RB_LINGER_SAFE_ABORT, /* FIN then RST, only when nothing can be lost */
 };
 
+/* Who keeps a listener open while the daemon restarts. */
+enum rb_hold {
+	RB_HOLD_NO,
+	RB_HOLD_SYSTEMD, /* systemd's fd store (sd_notify FDSTORE=1) */
+};
+
 enum rb_level {
 	RB_LOG_OFF,
 	RB_LOG_ERROR,
@@ -46,6 +52,7 @@ enum rb_key {
 	RB_KEY_PORTS,
 	RB_KEY_LOG,
 	RB_KEY_OVERRIDE,
+	RB_KEY_HOLD,
 	RB_KEY_N,
 };
 
@@ -59,6 +66,7 @@ struct rb_settings {
 	struct rb_portset ports;
 	enum rb_level log;
 	bool override;
+	enum rb_hold hold;
 };
 
 struct rb_conf;
@@ -80,6 +88,7 @@ struct rb_policy {
 	const struct rb_conf *conf; /* NULL: no config file */
 	uint64_t programs;	    /* bit i: conf section i names us */
 	struct rb_settings env;	    /* what REBIND_* variables gave */
+	enum rb_hold hold;
 };
 
 /* What rebind does to one TCP socket bound to a given port. */
@@ -108,6 +117,10 @@ int rb_policy_build(struct rb_policy *out, rb_getenv_fn get,
 		    const struct rb_conf *conf, const struct rb_names *names,
 		    char *err, size_t errlen);
 
+/* Who holds a listener on port across a restart (RB_HOLD_NO where
+ * rebind is off). */
+enum rb_hold rb_policy_hold_at(const struct rb_policy *p, unsigned port);
+
 /* What to do with a socket bound to port; false when nothing at all. */
 bool rb_policy_for_port(const struct rb_policy *p, unsigned port,
 			struct rb_sockpolicy *out);
@@ -132,6 +145,7 @@ int rb_policy_parse_onoff(const char *s, bool *out);
 int rb_policy_parse_yesno(const char *s, bool *out);
 int rb_policy_parse_linger(const char *s, enum rb_linger *out);
 int rb_policy_parse_level(const char *s, enum rb_level *out);
+int rb_policy_parse_hold(const char *s, enum rb_hold *out);
 /* why (may be NULL) receives a short reason such as "port out of range". */
 int rb_policy_parse_ports(const char *s, struct rb_portset *out,
 			  const char **why);
@@ -140,6 +154,7 @@ bool rb_policy_port_in(const struct rb_portset *set, unsigned port);
 
 const char *rb_policy_linger_name(enum rb_linger l);
 const char *rb_policy_level_name(enum rb_level l);
+const char *rb_policy_hold_name(enum rb_hold h);
 
 /* Keys by name ("linger"), by variable ("REBIND_LINGER"), and values. */
 int rb_key_lookup(const char *name, enum rb_key *out);

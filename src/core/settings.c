@@ -23,6 +23,7 @@ static const struct rb_keydef keys[RB_KEY_N] = {
 			"expected off, error, warn, info or debug"},
 	[RB_KEY_OVERRIDE] = {"override", "REBIND_OVERRIDE",
 			     "expected no or yes"},
+	[RB_KEY_HOLD] = {"hold", "REBIND_HOLD", "expected no or systemd"},
 };
 
 int rb_key_lookup(const char *name, enum rb_key *out)
@@ -63,6 +64,8 @@ static int parse_value(struct rb_settings *s, enum rb_key key,
 		return rb_policy_parse_level(v, &s->log);
 	case RB_KEY_OVERRIDE:
 		return rb_policy_parse_yesno(v, &s->override);
+	case RB_KEY_HOLD:
+		return rb_policy_parse_hold(v, &s->hold);
 	default:
 		return -1;
 	}
@@ -125,6 +128,9 @@ void rb_settings_format(const struct rb_settings *s, enum rb_key key,
 		break;
 	case RB_KEY_OVERRIDE:
 		v = s->override ? "yes" : "no";
+		break;
+	case RB_KEY_HOLD:
+		v = rb_policy_hold_name(s->hold);
 		break;
 	default:
 		break;

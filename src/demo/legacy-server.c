@@ -43,6 +43,16 @@ enum {
 	OPT_SET_REUSEADDR,
 	OPT_SET_LINGER,
 	OPT_REPORT,
+	OPT_DAEMON,
+	OPT_CLOSE_FDS,
+};
+
+/* --close-fds: how a daemon closes every descriptor above 2. */
+enum ls_close {
+	LS_CLOSE_NONE,
+	LS_CLOSE_LOOP,
+	LS_CLOSE_FROM,
+	LS_CLOSE_RANGE,
 };
 
 struct ls_opts {
@@ -60,6 +70,8 @@ struct ls_opts {
 	int reuse;     /* -1: leave the kernel default */
 	int linger_on; /* -1: leave the kernel default */
 	int linger_secs;
+	const char *pidfile; /* --daemon: fork into the background */
+	enum ls_close close_fds;
 };
 
 union ls_addr {
@@ -92,6 +104,12 @@ static const char usage_text[] =
         "                         before bind\n"
         "      --report           print the listener's and each connection's\n"
         "                         SO_REUSEADDR and SO_LINGER on stdout\n"
+        "      --daemon=PIDFILE   fork into the background (fork, setsid,\n"
+        "                         fork) before binding, write PIDFILE; the\n"
+        "                         first process exits 0 once it listens\n"
+        "      --close-fds=HOW    before binding, close every descriptor\n"
+        "                         above 2: loop (close() up to the limit),\n"
+        "                         closefrom or close_range\n"
         "  -q, --quiet            no narration on stderr\n"
         "  -h, --help             show this help\n"
         "\n"
@@ -224,9 +242,28 @@ static int apply_switch(struct ls_opts *o, int c)
 	}
 }
 
+static int parse_close(const char *s, enum ls_close *out)
+{
+	static const char *const names[] = {"loop", "closefrom",
+	                                    "close_range"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum ls_close)(i + 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int apply_opt(struct ls_opts *o, int c, const char *arg)
 {
 	switch (c) {
+	case OPT_DAEMON:
+		o->pidfile = arg;
+		return *arg ? 0 : -1;
+	case OPT_CLOSE_FDS:
+		return parse_close(arg, &o->close_fds);
 	case 'a':
 		o->address = arg;
 		return 0;
@@ -260,6 +297,8 @@ static void parse_args(int argc, char **argv, struct ls_opts *o)
 	        {"set-reuseaddr", required_argument, NULL, OPT_SET_REUSEADDR},
 	        {"set-linger", required_argument, NULL, OPT_SET_LINGER},
 	        {"report", no_argument, NULL, OPT_REPORT},
+	        {"daemon", required_argument, NULL, OPT_DAEMON},
+	        {"close-fds", required_argument, NULL, OPT_CLOSE_FDS},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
@@ -582,11 +621,71 @@ static void wait_children(void)
 		die_errno("wait");
 }
 
+/* As classic daemonizing code does, before it binds. */
+static void close_fds(enum ls_close how)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+	switch (how) {
+	case LS_CLOSE_LOOP:
+		for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+			(void)close((int)fd);
+		break;
+	case LS_CLOSE_FROM:
+		closefrom(3);
+		break;
+	case LS_CLOSE_RANGE:
+		if (close_range(3, ~0U, 0) < 0)
+			die_errno("close_range");
+		break;
+	default:
+		break;
+	}
+}
+
+static pid_t fork_checked(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die_errno("fork");
+	return pid;
+}
+
+/*
+ * fork, setsid, fork: the grandchild goes on as the daemon and writes
+ * the pid file.  The first process exits 0 once the daemon says it
+ * listens (one byte on a pipe), so a Type=forking unit starts only
+ * then.  Returns the pipe's write end, in the daemon.
+ */
+static int daemonize(const char *pidfile)
+{
+	int p[2];
+	char c = 0;
+	FILE *f;
+
+	if (pipe(p) < 0)
+		die_errno("pipe");
+	if (fork_checked() > 0) {
+		(void)close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 && c == 'r' ? 0 : 1);
+	}
+	(void)close(p[0]);
+	if (setsid() < 0)
+		die_errno("setsid");
+	if (fork_checked() > 0)
+		_exit(0);
+	f = fopen(pidfile, "w");
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+		die_errno(pidfile);
+	return p[1];
+}
+
 int main(int argc, char **argv)
 {
 	struct ls_opts o;
 	unsigned long long n;
-	int lfd;
+	int lfd, ready;
 
 	/* Before any output, as setvbuf() requires. */
 	if (setvbuf(stderr, NULL, _IOLBF, BUFSIZ) != 0)
@@ -594,8 +693,12 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.forking)
 		no_zombies();
+	close_fds(o.close_fds);
+	ready = o.pidfile ? daemonize(o.pidfile) : -1;
 	lfd = open_listener(&o);
 	announce(&o, lfd);
+	if (ready >= 0 && (write(ready, "r", 1) != 1 || close(ready) < 0))
+		die_errno("ready pipe");
 	for (n = 1; !o.has_count || n <= o.count; n++)
 		handle_conn(&o, lfd, accept_conn(&o, lfd), n);
 	if (close(lfd) < 0)

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include "shim/hold.h"
 #include "shim/init.h"
 #include "shim/sock.h"
 
@@ -9,7 +10,11 @@ RB_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	const struct rb_real *r = rb_real();
 	uint32_t gen = rb_fork_gen();
-	int cfd = r->accept(fd, addr, len);
+	int cfd;
+
+	if (rb_hold_pending())
+		rb_hold_accepting(r, fd);
+	cfd = r->accept(fd, addr, len);
 
 	if (cfd >= 0)
 		rb_sock_accepted(r, fd, cfd, gen);
@@ -21,7 +26,11 @@ RB_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len,
 {
 	const struct rb_real *r = rb_real();
 	uint32_t gen = rb_fork_gen();
-	int cfd = r->accept4(fd, addr, len, flags);
+	int cfd;
+
+	if (rb_hold_pending())
+		rb_hold_accepting(r, fd);
+	cfd = r->accept4(fd, addr, len, flags);
 
 	if (cfd >= 0)
 		rb_sock_accepted(r, fd, cfd, gen);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include "shim/hold.h"
 #include "shim/init.h"
 #include "shim/sock.h"
 
@@ -10,11 +11,16 @@ RB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	const struct rb_real *r = rb_real();
 	int saved = errno;
-	int ret = r->bind(fd, addr, len);
+	int ret;
 
+	/* A listener systemd passed back takes the place of the socket. */
+	if (rb_hold_pending() && rb_hold_claim(r, fd, addr, len) == 0)
+		return 0;
+	ret = r->bind(fd, addr, len);
 	if (ret == 0 || errno != EADDRINUSE)
 		return ret;
-	if (rb_sock_bind_retry(r, fd, addr, len) == 0) {
+	if (rb_sock_bind_retry(r, fd, addr, len) == 0 ||
+	    (rb_hold_pending() && rb_hold_bind_retry(r, fd, addr, len) == 0)) {
 		errno = saved;
 		return 0;
 	}
@@ -25,7 +31,11 @@ RB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 RB_EXPORT int listen(int fd, int backlog)
 {
 	const struct rb_real *r = rb_real();
+	int ret;
 
 	rb_sock_listen(r, fd);
-	return r->listen(fd, backlog);
+	ret = r->listen(fd, backlog);
+	if (ret == 0)
+		rb_hold_listen(r, fd);
+	return ret;
 }

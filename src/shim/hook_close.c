@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/fdtab.h"
+#include "shim/hold.h"
 #include "shim/init.h"
 #include "shim/sock.h"
 
@@ -23,6 +24,8 @@ RB_EXPORT int close(int fd)
 	 * wipe its entry. */
 	if (rb_fdtab_flags(fd))
 		rb_sock_closing(r, fd);
+	if (rb_hold_pending())
+		rb_hold_closing(r, fd);
 	return r->close(fd);
 }
 
@@ -51,7 +54,7 @@ RB_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	if (first <= last && !(flags & ~known) &&
 	    !(flags & (CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)))
 		closing_range(r, first, last);
-	return r->close_range(first, last, flags);
+	return rb_hold_close_range(r, first, last, flags);
 }
 
 RB_EXPORT void closefrom(int lowfd)
@@ -60,5 +63,5 @@ RB_EXPORT void closefrom(int lowfd)
 
 	if (lowfd >= 0)
 		closing_range(r, (unsigned int)lowfd, ~0U);
-	r->closefrom(lowfd);
+	rb_hold_closefrom(r, lowfd);
 }

@@ -11,6 +11,7 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "shim/hold.h"
 #include "shim/names.h"
 
 _Atomic int rb_init_state = RB_IDLE;
@@ -106,6 +107,7 @@ static void init_all(void)
 		rb_log_msg(RB_LOG_ERROR, "pthread_atfork failed",
 			   " (rebind is disabled)");
 	}
+	rb_hold_init(&rb_libc, &policy, env_get);
 }
 
 static void init_run(void)

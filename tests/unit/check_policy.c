@@ -347,6 +347,7 @@ static void assert_policy_eq(const struct rb_policy *got,
 	ck_assert_int_eq(got->linger, want->linger);
 	ck_assert_int_eq(got->log, want->log);
 	ck_assert_int_eq(got->override, want->override);
+	ck_assert_int_eq(got->hold, want->hold);
 	ck_assert_uint_eq(got->ports.n, want->ports.n);
 	for (unsigned k = 0; k < want->ports.n && k < got->ports.n; k++) {
 		ck_assert_uint_eq(got->ports.r[k].lo, want->ports.r[k].lo);
@@ -363,6 +364,7 @@ static void documented_defaults(struct rb_policy *p)
 	p->linger = RB_LINGER_OFF;
 	p->ports.n = 0;
 	p->log = RB_LOG_WARN;
+	p->hold = RB_HOLD_NO;
 }
 
 START_TEST(test_build_defaults)
@@ -910,6 +912,13 @@ static const struct prec_row prec[] = {
 	 true, false, F_DEF, 0},
 	{"override = yes\n[port 80]\noverride = no\n", E0, APP, 80,
 	 RB_KEY_OVERRIDE, true, true, false, F_FILE, 3},
+	/* hold from a [port] section, and REBIND_HOLD over it */
+	{"[port 80]\nhold = systemd\n", E0, APP, 80, RB_KEY_HOLD, true, true,
+	 RB_HOLD_SYSTEMD, F_FILE, 2},
+	{"[port 80]\nhold = systemd\n", E0, APP, 81, RB_KEY_HOLD, true, true,
+	 RB_HOLD_NO, F_DEF, 0},
+	{"[port 80]\nhold = systemd\n", {{"REBIND_HOLD", "no"}}, APP, 80,
+	 RB_KEY_HOLD, true, true, RB_HOLD_NO, F_ENV, 0},
 };
 
 #undef APP
@@ -933,6 +942,8 @@ static int prec_value(const struct rb_policy *p, enum rb_key key,
 		return out->reuseaddr;
 	case RB_KEY_LINGER:
 		return (int)out->linger;
+	case RB_KEY_HOLD:
+		return (int)rb_policy_hold_at(p, port);
 	default:
 		return out->override;
 	}
@@ -988,17 +999,20 @@ START_TEST(test_precedence)
 }
 END_TEST
 
-/* env: REBIND_ENABLE and REBIND_OVERRIDE each set their own field ---- */
+/* env: REBIND_ENABLE, REBIND_OVERRIDE, REBIND_HOLD set their own field */
 
 static const struct {
 	struct env env;
 	bool enabled;
 	bool override;
+	enum rb_hold hold;
 } env_flags[] = {
-	{{"REBIND_ENABLE", "no"}, false, false},
-	{{"REBIND_ENABLE", "yes"}, true, false},
-	{{"REBIND_OVERRIDE", "yes"}, true, true},
-	{{"REBIND_OVERRIDE", "no"}, true, false},
+	{{"REBIND_ENABLE", "no"}, false, false, RB_HOLD_NO},
+	{{"REBIND_ENABLE", "yes"}, true, false, RB_HOLD_NO},
+	{{"REBIND_OVERRIDE", "yes"}, true, true, RB_HOLD_NO},
+	{{"REBIND_OVERRIDE", "no"}, true, false, RB_HOLD_NO},
+	{{"REBIND_HOLD", "systemd"}, true, false, RB_HOLD_SYSTEMD},
+	{{"REBIND_HOLD", "no"}, true, false, RB_HOLD_NO},
 };
 
 START_TEST(test_env_flags)
@@ -1010,10 +1024,49 @@ START_TEST(test_env_flags)
 	documented_defaults(&want);
 	want.enabled = env_flags[_i].enabled;
 	want.override = env_flags[_i].override;
+	want.hold = env_flags[_i].hold;
 	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err,
 					 sizeof(err)),
 			 0);
 	assert_policy_eq(&got, &want);
+}
+END_TEST
+
+/* hold: parsed, named, and a [port] section can turn it on ---------- */
+
+static const struct {
+	const char *s;
+	int ok;
+	enum rb_hold want;
+} hold_rows[] = {
+	{"no", 0, RB_HOLD_NO},	  {"systemd", 0, RB_HOLD_SYSTEMD},
+	{"yes", -1, RB_HOLD_NO},  {"Systemd", -1, RB_HOLD_NO},
+	{"", -1, RB_HOLD_NO},	  {"systemd ", -1, RB_HOLD_NO},
+};
+
+START_TEST(test_hold_parse)
+{
+	enum rb_hold h = RB_HOLD_NO;
+
+	ck_assert_int_eq(rb_policy_parse_hold(hold_rows[_i].s, &h),
+			 hold_rows[_i].ok);
+	ck_assert_int_eq(h, hold_rows[_i].want);
+	if (hold_rows[_i].ok == 0)
+		ck_assert_str_eq(rb_policy_hold_name(h), hold_rows[_i].s);
+}
+END_TEST
+
+START_TEST(test_hold_bad_env)
+{
+	static const struct env e = {"REBIND_HOLD", "yes"};
+	struct rb_policy got;
+	char err[RB_ERR_MAX] = "";
+
+	use_env(&e, 1);
+	ck_assert_int_eq(rb_policy_build(&got, env_get, NULL, NULL, err,
+					 sizeof(err)),
+			 -1);
+	ck_assert_str_eq(err, "REBIND_HOLD=yes: expected no or systemd");
 }
 END_TEST
 
@@ -1077,6 +1130,9 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_unknown_names);
 	rb_test_loop(s, "precedence", test_precedence, NELEM(prec));
 	rb_test_loop(s, "env_enable_override", test_env_flags, NELEM(env_flags));
+	rb_test_loop(s, "parse_hold", test_hold_parse, NELEM(hold_rows));
+	tc = rb_test_tcase(s, "hold_bad_env");
+	tcase_add_test(tc, test_hold_bad_env);
 	return s;
 }
 
