@@ -1,10 +1,9 @@
 #include "config.h"
 
-#include "cli/cli.h"
-
-#include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,80 +12,246 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/sockdiag.h"
-#include "core/policy.h"
+#include "cli/status.h"
 
-/* TCP_TIMEWAIT_LEN: how long a TIME_WAIT entry lives; not a sysctl. */
-#define RB_TW_SECS     60
-#define RB_LISTEN_MAX  8
-#define RB_VERDICT_MAX 512
-#define RB_ALL_STATES  0xffffffffU
-
-/* Would a restart under rebind bind (once the listener stops)? */
-enum answer {
-	ANSWER_YES,
-	ANSWER_NO,
-	ANSWER_UNKNOWN,
-};
-
-struct listener {
-	struct rb_diag_sock s;
-	struct rb_owners own;
-	int reuse; /* its SO_REUSEADDR: 1, 0, -1 unknown */
-};
-
-struct port_status {
-	unsigned port;
-	unsigned nlisten; /* listeners found; the first RB_LISTEN_MAX in l */
-	struct listener l[RB_LISTEN_MAX];
-	unsigned tw;	/* TIME_WAIT entries */
-	uint32_t tw_ms; /* the longest time one has left */
-	unsigned other; /* sockets in any other state */
-	int trial[2];	/* rb_diag_trial_bind() for IPv4, IPv6 */
-	enum answer answer;
-	char verdict[RB_VERDICT_MAX];
-};
+#define RB_ALL_STATES 0xffffffffU
+/* A request socket in a listener's queue (not in netinet/tcp.h). */
+#define RB_NEW_SYN_RECV 12
 
 static const char usage[] =
-	"Usage: rebind status [--json] PORT...\n"
-	"Show who listens on each TCP port, its TIME_WAIT entries, and\n"
-	"whether a restart under rebind would bind there now (or once the\n"
-	"listener stops), and why not.\n"
-	"Exit status: 0 it would, 1 it would not or cannot tell, 2 error.\n";
+        "Usage: rebind status [--json] [ADDR:]PORT...\n"
+        "Show who listens on each TCP port (at ADDR: 127.0.0.1, [::1]),\n"
+        "its TIME_WAIT entries and other sockets, and whether a restart\n"
+        "under rebind would bind there now (or once the listener stops),\n"
+        "and why not.  A bare PORT means any address.\n"
+        "Exit status: 0 it would, 1 it would not or cannot tell, 2 error.\n";
 
-static const int families[2] = {AF_INET, AF_INET6};
-
-/* Every PORT: one dump of the sockets serves them all. */
+/* Every argument: one dump of the sockets serves them all. */
 struct ports {
-	struct port_status *ps;
+	struct rb_port_status *ps;
 	int n;
+	bool nomem;
 };
 
-static void count(struct port_status *ps, const struct rb_diag_sock *s)
+/* --- addresses --- */
+
+static void endpoint_of(int family, const void *addr, int v6only,
+                        struct rb_endpoint *e)
 {
-	if (s->state == TCP_TIME_WAIT) {
-		ps->tw++;
-		if (s->expires_ms > ps->tw_ms)
-			ps->tw_ms = s->expires_ms;
-	} else if (s->state == TCP_LISTEN) {
-		if (ps->nlisten < RB_LISTEN_MAX)
-			ps->l[ps->nlisten].s = *s;
-		ps->nlisten++;
-	} else {
-		ps->other++;
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+	static const unsigned char zero[16];
+	const unsigned char *a = addr;
+	size_t len;
+
+	memset(e, 0, sizeof(*e));
+	e->family = family;
+	if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0) {
+		e->family = AF_INET;
+		a += sizeof(mapped);
+	}
+	len = e->family == AF_INET ? 4 : 16;
+	memcpy(e->addr, a, len);
+	e->any = memcmp(a, zero, len) == 0;
+	/* Unknown counts as dual-stack: the answer errs towards "no". */
+	e->v6only = e->family == AF_INET6 && v6only == 1;
+}
+
+/*
+ * Would binds to x and to y meet, as Linux compares them
+ * (inet_rcv_saddr_equal)?  Same family: the same address, or either is
+ * the wildcard.  IPv4 and IPv6: only a dual-stack IPv6 wildcard meets
+ * IPv4 addresses.  status.sh checks this against real binds.
+ */
+static bool overlap(const struct rb_endpoint *x, const struct rb_endpoint *y)
+{
+	const struct rb_endpoint *v6 = x->family == AF_INET6 ? x : y;
+
+	if (x->family == y->family)
+		return x->any || y->any ||
+		       memcmp(x->addr, y->addr,
+		              x->family == AF_INET ? 4 : 16) == 0;
+	return v6->any && !v6->v6only;
+}
+
+static bool targets(const struct rb_status_target *t,
+                    const struct rb_diag_sock *s)
+{
+	struct rb_endpoint e;
+
+	if (rb_diag_port(s) != t->port)
+		return false;
+	if (t->family == AF_UNSPEC)
+		return true;
+	endpoint_of(s->family, s->id.idiag_src, s->v6only, &e);
+	return overlap(&t->ep, &e);
+}
+
+void rb_status_addr(const struct rb_diag_sock *s, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool v6 = s->family == AF_INET6;
+
+	rb_diag_addr(s, a, sizeof(a));
+	(void)snprintf(buf, len, "%s%s%s", v6 ? "[" : "", a, v6 ? "]" : "");
+}
+
+/* --- the sockets --- */
+
+static enum rb_kind kind_of(const struct rb_diag_sock *s)
+{
+	if (s->state == TCP_LISTEN)
+		return KIND_LISTEN;
+	if (s->state == TCP_TIME_WAIT)
+		return KIND_TW;
+	if (s->state == TCP_SYN_RECV || s->state == RB_NEW_SYN_RECV)
+		return KIND_QUEUED;
+	return s->inode ? KIND_OTHER : KIND_CLOSING;
+}
+
+static void add(struct ports *all, struct rb_port_status *ps,
+                const struct rb_diag_sock *s, enum rb_kind k)
+{
+	struct rb_status_entry *e;
+
+	if (ps->n == ps->cap) {
+		unsigned cap = ps->cap ? 2 * ps->cap : 16;
+
+		e = realloc(ps->e, cap * sizeof(*e));
+		if (!e) {
+			all->nomem = true;
+			return;
+		}
+		ps->e = e;
+		ps->cap = cap;
+	}
+	e = &ps->e[ps->n++];
+	memset(e, 0, sizeof(*e));
+	e->s = *s;
+	e->kind = k;
+	e->reuse = -1;
+}
+
+/* Each socket counts for every argument whose port and address it meets. */
+static void take(void *ctx, const struct rb_diag_sock *s)
+{
+	struct ports *all = ctx;
+	enum rb_kind k = kind_of(s);
+
+	for (int i = 0; i < all->n && k != KIND_QUEUED; i++) {
+		if (targets(&all->ps[i].t, s))
+			add(all, &all->ps[i], s, k);
 	}
 }
 
-/* Each socket counts for every PORT argument that names its port. */
-static void take(void *ctx, const struct rb_diag_sock *s)
+static bool only_bound(const struct rb_status_entry *e)
+{
+	return e->kind == KIND_OTHER && e->s.state == TCP_CLOSE;
+}
+
+static bool same_sock(const struct rb_diag_sock *a,
+                      const struct rb_diag_sock *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->id.idiag_cookie, b->id.idiag_cookie,
+	              sizeof(a->id.idiag_cookie)) == 0;
+}
+
+/* The second look: which only-bound sockets are still there. */
+static void take_again(void *ctx, const struct rb_diag_sock *s)
 {
 	const struct ports *all = ctx;
-	unsigned port = rb_diag_port(s);
 
 	for (int i = 0; i < all->n; i++) {
-		if (all->ps[i].port == port)
-			count(&all->ps[i], s);
+		struct rb_port_status *ps = &all->ps[i];
+
+		for (unsigned j = 0; j < ps->n; j++)
+			ps->e[j].seen |= only_bound(&ps->e[j]) &&
+			                 same_sock(&ps->e[j].s, s);
 	}
+}
+
+/*
+ * A socket that is only bound is mostly one a program binds and closes
+ * again at once (a client, a bind loop, a daemon between bind() and
+ * listen()).  Reading its SO_REUSEADDR means holding a copy, which can
+ * keep the port from that program's next bind(): only sockets still
+ * there at a second look are read, the others are dropped.
+ */
+static void drop_gone(struct rb_port_status *ps)
+{
+	unsigned left = 0;
+
+	for (unsigned i = 0; i < ps->n; i++) {
+		if (only_bound(&ps->e[i]) && !ps->e[i].seen)
+			ps->gone++;
+		else
+			ps->e[left++] = ps->e[i];
+	}
+	ps->n = left;
+}
+
+static bool any_only_bound(const struct ports *all)
+{
+	for (int i = 0; i < all->n; i++) {
+		for (unsigned j = 0; j < all->ps[i].n; j++) {
+			if (only_bound(&all->ps[i].e[j]))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int dump(struct ports *all, rb_diag_fn fn)
+{
+	static const int families[2] = {AF_INET, AF_INET6};
+	int nl = rb_diag_open();
+	int ret = nl < 0 ? nl : 0;
+
+	for (unsigned i = 0; i < 2 && ret == 0; i++)
+		ret = rb_diag_dump(nl, families[i], RB_ALL_STATES, fn, all);
+	if (nl >= 0)
+		(void)close(nl);
+	if (ret == 0 && all->nomem)
+		ret = -ENOMEM;
+	if (ret)
+		(void)fprintf(stderr, "rebind: status: sock_diag: %s\n",
+		              strerror(-ret));
+	return ret;
+}
+
+/* --- processes and SO_REUSEADDR --- */
+
+static bool needs_owner(const struct rb_status_entry *e)
+{
+	return e->kind == KIND_LISTEN || e->kind == KIND_OTHER;
+}
+
+/* One walk over /proc for the sockets of every argument. */
+static int find_owners(struct ports *all)
+{
+	struct rb_diag_want *w;
+	size_t n = 0;
+
+	for (int i = 0; i < all->n; i++)
+		n += all->ps[i].n;
+	w = calloc(n ? n : 1, sizeof(*w));
+	if (!w)
+		return -1;
+	n = 0;
+	for (int i = 0; i < all->n; i++) {
+		for (unsigned j = 0; j < all->ps[i].n; j++) {
+			struct rb_status_entry *e = &all->ps[i].e[j];
+
+			if (needs_owner(e))
+				w[n++] = (struct rb_diag_want){e->s.inode,
+				                               &e->own, 0};
+		}
+	}
+	rb_diag_owners(w, n);
+	free(w);
+	return 0;
 }
 
 static unsigned kept(unsigned n, unsigned max)
@@ -94,369 +259,118 @@ static unsigned kept(unsigned n, unsigned max)
 	return n < max ? n : max;
 }
 
-static void find_owner(struct listener *l)
+static void read_reuse(struct rb_status_entry *e)
 {
-	unsigned n;
+	unsigned n = kept(e->own.n, RB_OWNERS_MAX);
 
-	rb_diag_owners(l->s.inode, &l->own);
-	n = kept(l->own.n, RB_OWNERS_MAX);
-	l->reuse = -1;
-	for (unsigned i = 0; i < n && l->reuse < 0; i++)
-		l->reuse = rb_diag_reuseaddr(l->own.o[i].pid, l->own.o[i].fd,
-					     l->s.inode);
+	for (unsigned i = 0; i < n && e->reuse < 0; i++)
+		e->reuse = rb_diag_reuseaddr(e->own.o[i].pid, e->own.o[i].fd,
+		                             e->s.inode);
 }
 
-static unsigned seconds(uint32_t ms)
+static bool same_process(const struct rb_owners *a, const struct rb_owners *b)
 {
-	return (ms + 999) / 1000;
-}
-
-/* The first errno of the trial binds, 0 when both bound, -1 if neither ran. */
-static int trial_error(const struct port_status *ps)
-{
-	if (ps->trial[0] > 0)
-		return ps->trial[0];
-	if (ps->trial[1] > 0)
-		return ps->trial[1];
-	return ps->trial[0] < 0 && ps->trial[1] < 0 ? -1 : 0;
-}
-
-static enum answer free_answer(int err)
-{
-	if (err == 0)
-		return ANSWER_YES;
-	return err > 0 && err != EACCES ? ANSWER_NO : ANSWER_UNKNOWN;
-}
-
-/* Nothing listens: the trial binds tell. */
-static void judge_free(struct port_status *ps)
-{
-	int err = trial_error(ps);
-	char *v = ps->verdict;
-	size_t len = sizeof(ps->verdict);
-
-	ps->answer = free_answer(err);
-	if (err == 0 && ps->tw)
-		(void)snprintf(v, len,
-			       "yes: the %u TIME_WAIT entries carry "
-			       "SO_REUSEADDR (the instance that left them ran "
-			       "under rebind): a start under rebind binds now, "
-			       "one without it would wait up to %u s",
-			       ps->tw, seconds(ps->tw_ms));
-	else if (err == 0)
-		(void)snprintf(v, len, "yes: nothing holds the port");
-	else if (err == EACCES)
-		(void)snprintf(v, len,
-			       "unknown: a trial bind on port %u needs root "
-			       "here; run 'rebind status' as root",
-			       ps->port);
-	else if (err == EADDRINUSE && ps->tw)
-		(void)snprintf(v, len,
-			       "no: TIME_WAIT entries without SO_REUSEADDR "
-			       "hold the port (the instance that left them ran "
-			       "without rebind): a start binds in %u s at the "
-			       "latest, or at once after 'rebind purge %u' (as "
-			       "root)",
-			       seconds(ps->tw_ms), ps->port);
-	else if (err > 0)
-		(void)snprintf(v, len,
-			       "no: another socket holds the port (bound or "
-			       "connected, not listening): %s",
-			       strerror(err));
-	else
-		(void)snprintf(v, len, "unknown: no TCP socket could be made "
-				       "for a trial bind");
-}
-
-/* Will the TIME_WAIT entries this listener leaves carry SO_REUSEADDR? */
-static enum answer listener_answer(const struct listener *l)
-{
-	unsigned n = kept(l->own.n, RB_OWNERS_MAX);
-	bool all = n > 0;
-
-	if (l->reuse >= 0)
-		return l->reuse ? ANSWER_YES : ANSWER_NO;
-	for (unsigned i = 0; i < n; i++) {
-		if (l->own.o[i].rebind == 0)
-			return ANSWER_NO;
-		all = all && l->own.o[i].rebind == 1;
-	}
-	return all ? ANSWER_YES : ANSWER_UNKNOWN;
-}
-
-/* A program may name itself with any bytes; a line of text holds none. */
-static void printable(char *s)
-{
-	for (; *s; s++) {
-		if (!isprint((unsigned char)*s))
-			*s = '?';
-	}
-}
-
-/* "legacy-server (pid 42)" or "a process of uid 1000". */
-static void who(const struct listener *l, char *buf, size_t len)
-{
-	if (l->own.n == 0) {
-		(void)snprintf(buf, len, "a process of uid %u",
-			       (unsigned)l->s.uid);
-		return;
-	}
-	(void)snprintf(buf, len, "%s (pid %d)", l->own.o[0].comm,
-		       (int)l->own.o[0].pid);
-	printable(buf);
-}
-
-static void judge_listener(struct port_status *ps, const struct listener *l,
-			   enum answer a)
-{
-	bool loaded = l->own.n && l->own.o[0].rebind == 1;
-	char *v = ps->verdict;
-	size_t len = sizeof(ps->verdict);
-	char name[64];
-	char tail[256];
-
-	ps->answer = a;
-	who(l, name, sizeof(name));
-	(void)snprintf(tail, sizeof(tail),
-		       "once it stops, a restart waits up to %d s for the "
-		       "TIME_WAIT entries it leaves, or run 'rebind purge %u' "
-		       "(as root) in between",
-		       RB_TW_SECS, ps->port);
-	if (a == ANSWER_YES)
-		(void)snprintf(v, len,
-			       "yes, once it stops: %s listens %s, so the "
-			       "TIME_WAIT entries it leaves carry SO_REUSEADDR "
-			       "and a restart under rebind binds at once",
-			       name,
-			       loaded ? "under rebind"
-				      : "with SO_REUSEADDR of its own");
-	else if (a == ANSWER_NO && l->reuse == 0 && loaded)
-		(void)snprintf(v, len,
-			       "no: %s listens without SO_REUSEADDR although "
-			       "rebind is loaded (off for this program or "
-			       "port? see 'rebind explain'); %s",
-			       name, tail);
-	else if (a == ANSWER_NO)
-		(void)snprintf(
-			v, len, "no: %s runs without rebind%s; %s", name,
-			l->reuse == 0 ? " and without SO_REUSEADDR"
-				      : " (unless it sets SO_REUSEADDR itself)",
-			tail);
-	else
-		(void)snprintf(v, len,
-			       "unknown: cannot tell whether %s runs under "
-			       "rebind (run 'rebind status' as root)",
-			       name);
-}
-
-/* The listener that decides: the first that says no, else unknown. */
-static void judge_listeners(struct port_status *ps)
-{
-	unsigned n = kept(ps->nlisten, RB_LISTEN_MAX);
-	unsigned pick = 0;
-	enum answer worst = ANSWER_YES;
-
-	for (unsigned i = 0; i < n; i++) {
-		enum answer a = listener_answer(&ps->l[i]);
-
-		if (a != ANSWER_YES &&
-		    (worst == ANSWER_YES || (a == ANSWER_NO && worst != a))) {
-			worst = a;
-			pick = i;
+	for (unsigned i = 0; i < kept(a->n, RB_OWNERS_MAX); i++) {
+		for (unsigned j = 0; j < kept(b->n, RB_OWNERS_MAX); j++) {
+			if (a->o[i].pid == b->o[j].pid && !a->o[i].systemd)
+				return true;
 		}
 	}
-	judge_listener(ps, &ps->l[pick], worst);
+	return false;
 }
 
-/* After the dump: the listeners' owners, or trial binds, then the verdict. */
-static void judge(struct port_status *ps)
+/*
+ * A connection of a process that listens there is the daemon's own: it
+ * took the listener's SO_REUSEADDR when accepted, and the listener's
+ * verdict covers it.  Reading each would copy thousands of sockets.
+ */
+static bool daemons_own(const struct rb_port_status *ps,
+                        const struct rb_status_entry *c)
 {
-	for (unsigned i = 0; i < kept(ps->nlisten, RB_LISTEN_MAX); i++)
-		find_owner(&ps->l[i]);
-	if (ps->nlisten) {
-		judge_listeners(ps);
-		return;
+	for (unsigned i = 0; i < ps->n; i++) {
+		if (ps->e[i].kind == KIND_LISTEN &&
+		    same_process(&c->own, &ps->e[i].own))
+			return true;
 	}
-	for (unsigned i = 0; i < 2; i++)
-		ps->trial[i] = rb_diag_trial_bind(families[i], ps->port);
-	judge_free(ps);
+	return false;
 }
 
-/* --- text --- */
-
-static void print_owners(const struct rb_owners *own)
+/* The listeners' SO_REUSEADDR, then the other sockets', counted. */
+static void read_flags(struct rb_port_status *ps)
 {
-	static const char *const rebind[] = {
-		"rebind: unknown", "rebind not loaded", "rebind loaded"};
-	unsigned n = kept(own->n, RB_OWNERS_MAX);
-
-	if (n == 0)
-		(void)printf("process unknown (%s)",
-			     own->denied ? "needs root" : "not found in /proc");
-	for (unsigned i = 0; i < n; i++) {
-		char comm[sizeof(own->o[i].comm)];
-
-		memcpy(comm, own->o[i].comm, sizeof(comm));
-		printable(comm);
-		(void)printf("%spid %d (%s, %s)", i ? ", " : "",
-			     (int)own->o[i].pid, comm,
-			     rebind[own->o[i].rebind + 1]);
+	for (unsigned i = 0; i < ps->n; i++) {
+		if (ps->e[i].kind == KIND_LISTEN)
+			read_reuse(&ps->e[i]);
 	}
-	if (own->n > n)
-		(void)printf(", and %u more", own->n - n);
-}
+	for (unsigned i = 0; i < ps->n; i++) {
+		struct rb_status_entry *e = &ps->e[i];
 
-static void print_listener(const struct listener *l)
-{
-	static const char *const reuse[] = {"unknown", "off", "on"};
-	char addr[64];
-	bool v6 = l->s.family == AF_INET6;
-
-	rb_diag_addr(&l->s, addr, sizeof(addr));
-	(void)printf("  listening: %s%s%s:%u, uid %u, ", v6 ? "[" : "", addr,
-		     v6 ? "]" : "", rb_diag_port(&l->s), (unsigned)l->s.uid);
-	print_owners(&l->own);
-	(void)printf(", SO_REUSEADDR %s\n", reuse[l->reuse + 1]);
-}
-
-static const char *trial_text(int err)
-{
-	if (err < 0)
-		return "not available";
-	return err ? strerror(err) : "binds";
-}
-
-static void print_text(const struct port_status *ps)
-{
-	unsigned n = kept(ps->nlisten, RB_LISTEN_MAX);
-
-	(void)printf("port %u\n", ps->port);
-	if (n == 0)
-		(void)printf("  listening: nothing\n");
-	for (unsigned i = 0; i < n; i++)
-		print_listener(&ps->l[i]);
-	if (ps->nlisten > n)
-		(void)printf("  listening: and %u more\n", ps->nlisten - n);
-	(void)printf("  TIME_WAIT: %u entries", ps->tw);
-	if (ps->tw)
-		(void)printf(", the last expires in %u s", seconds(ps->tw_ms));
-	(void)printf("\n  other connections: %u\n", ps->other);
-	if (n == 0)
-		(void)printf("  trial bind with SO_REUSEADDR: IPv4 %s, "
-			     "IPv6 %s\n",
-			     trial_text(ps->trial[0]),
-			     trial_text(ps->trial[1]));
-	(void)printf("  restart: %s\n", ps->verdict);
-}
-
-/* --- JSON --- */
-
-/* Control characters and bytes outside ASCII as \u00XX: always valid. */
-static void json_str(const char *s)
-{
-	(void)putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			(void)printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			(void)printf("\\u%04x", c);
+		if (e->kind == KIND_LISTEN)
+			ps->nlisten++;
+		else if (e->kind == KIND_CLOSING)
+			ps->closing++;
+		if (e->kind == KIND_TW) {
+			ps->tw++;
+			if (e->s.expires_ms > ps->tw_ms)
+				ps->tw_ms = e->s.expires_ms;
+		}
+		if (e->kind != KIND_OTHER)
+			continue;
+		ps->other++;
+		if (daemons_own(ps, e))
+			e->reuse = RB_REUSE_DAEMON;
 		else
-			(void)putchar(c);
+			read_reuse(e);
+		ps->other_mine += e->reuse == RB_REUSE_DAEMON;
+		ps->other_off += e->reuse == 0;
+		ps->other_unk += e->reuse == -1;
 	}
-	(void)putchar('"');
-}
-
-static const char *json_tri(int v)
-{
-	return v < 0 ? "null" : v ? "true" : "false";
-}
-
-static void json_owners(const struct rb_owners *own)
-{
-	unsigned n = kept(own->n, RB_OWNERS_MAX);
-
-	(void)printf("\"processes\":[");
-	for (unsigned i = 0; i < n; i++) {
-		(void)printf("%s{\"pid\":%d,\"program\":", i ? "," : "",
-			     (int)own->o[i].pid);
-		json_str(own->o[i].comm);
-		(void)printf(",\"rebind\":%s}", json_tri(own->o[i].rebind));
-	}
-	(void)printf("],\"processes_found\":%u,\"processes_hidden\":%s", own->n,
-		     own->denied ? "true" : "false");
-}
-
-static void json_listener(const struct listener *l, bool first)
-{
-	char addr[64];
-
-	rb_diag_addr(&l->s, addr, sizeof(addr));
-	(void)printf("%s{\"address\":", first ? "" : ",");
-	json_str(addr);
-	(void)printf(",\"family\":\"%s\",\"uid\":%u,\"inode\":%u,"
-		     "\"reuseaddr\":%s,",
-		     l->s.family == AF_INET6 ? "ipv6" : "ipv4",
-		     (unsigned)l->s.uid, (unsigned)l->s.inode,
-		     json_tri(l->reuse));
-	json_owners(&l->own);
-	(void)putchar('}');
-}
-
-static void json_trial(int err)
-{
-	if (err < 0)
-		(void)printf("null");
-	else
-		json_str(err ? strerror(err) : "ok");
-}
-
-static void print_json(const struct port_status *ps, bool first)
-{
-	static const char *const answers[] = {"yes", "no", "unknown"};
-	unsigned n = kept(ps->nlisten, RB_LISTEN_MAX);
-
-	(void)printf("%s{\"port\":%u,\"listening\":[", first ? "" : ",",
-		     ps->port);
-	for (unsigned i = 0; i < n; i++)
-		json_listener(&ps->l[i], i == 0);
-	(void)printf("],\"listening_count\":%u,\"time_wait\":{\"count\":%u,"
-		     "\"longest_timer_ms\":%u},\"other_connections\":%u,"
-		     "\"trial_bind\":",
-		     ps->nlisten, ps->tw, (unsigned)ps->tw_ms, ps->other);
-	if (n == 0) {
-		(void)printf("{\"ipv4\":");
-		json_trial(ps->trial[0]);
-		(void)printf(",\"ipv6\":");
-		json_trial(ps->trial[1]);
-		(void)putchar('}');
-	} else {
-		(void)printf("null");
-	}
-	(void)printf(",\"restart\":\"%s\",\"verdict\":", answers[ps->answer]);
-	json_str(ps->verdict);
-	(void)putchar('}');
 }
 
 /* --- command --- */
 
-static int parse_port(const char *s, unsigned *out)
+/* "PORT", "ADDR:PORT" or "[ADDR6]:PORT"; -1 (saying nothing) otherwise. */
+static int parse_target(const char *arg, struct rb_status_target *t)
 {
-	if (rb_cli_port(s, out) == 0)
-		return 0;
-	(void)fprintf(stderr, "rebind: status: '%s': expected a port "
-			      "(1-65535)\n", s);
-	return -1;
+	const char *colon = strrchr(arg, ':');
+	char a[RB_ADDR_MAX];
+	size_t n = colon ? (size_t)(colon - arg) : 0;
+	unsigned char bin[16];
+	char txt[INET6_ADDRSTRLEN];
+	bool v6;
+
+	memset(t, 0, sizeof(*t));
+	t->family = AF_UNSPEC;
+	if (!colon)
+		return rb_cli_port(arg, &t->port);
+	if (rb_cli_port(colon + 1, &t->port) || n < 1 || n >= sizeof(a))
+		return -1;
+	memcpy(a, arg, n);
+	a[n] = '\0';
+	v6 = a[0] == '[';
+	if (v6 && (n < 3 || a[n - 1] != ']'))
+		return -1;
+	if (v6)
+		a[n - 1] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, a + v6, bin) != 1)
+		return -1;
+	/* [::] is judged dual-stack: Linux's default (bindv6only = 0). */
+	endpoint_of(v6 ? AF_INET6 : AF_INET, bin, 0, &t->ep);
+	t->family = t->ep.family;
+	(void)inet_ntop(t->family, t->ep.addr, txt, sizeof(txt));
+	(void)snprintf(t->text, sizeof(t->text), "%s%s%s",
+	               t->family == AF_INET6 ? "[" : "", txt,
+	               t->family == AF_INET6 ? "]" : "");
+	return 0;
 }
 
 /* The index of the first PORT, 0 for --help, -1 on a usage error. */
 static int parse(int argc, char **argv, bool *json)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -466,46 +380,54 @@ static int parse(int argc, char **argv, bool *json)
 		if (c == 'h')
 			return 0;
 		if (c != 'j') {
-			(void)fprintf(stderr, "rebind: status: '%s' is not "
-					      "an option\n", argv[optind - 1]);
+			(void)fprintf(stderr,
+			              "rebind: status: '%s' is not "
+			              "an option\n",
+			              argv[optind - 1]);
 			return -1;
 		}
 		*json = true;
 	}
 	if (optind == argc) {
-		(void)fputs("rebind: usage: rebind status [--json] PORT...\n",
-			    stderr);
+		(void)fputs("rebind: usage: rebind status [--json] "
+		            "[ADDR:]PORT...\n",
+		            stderr);
 		return -1;
 	}
 	return optind;
 }
 
-static int gather_all(struct port_status *ps, int n, char **ports)
+static int gather_all(struct rb_port_status *ps, int n, char **args)
 {
-	struct ports all = {ps, n};
-	int nl;
-	int ret = 0;
+	struct ports all = {ps, n, false};
 
 	for (int i = 0; i < n; i++) {
-		if (parse_port(ports[i], &ps[i].port))
-			return RB_EXIT_USAGE;
-	}
-	nl = rb_diag_open();
-	for (unsigned i = 0; i < 2 && nl >= 0 && ret == 0; i++)
-		ret = rb_diag_dump(nl, families[i], RB_ALL_STATES, take, &all);
-	if (nl >= 0)
-		(void)close(nl);
-	if (nl < 0 || ret) {
-		(void)fprintf(stderr, "rebind: status: sock_diag: %s\n",
-			      strerror(nl < 0 ? -nl : -ret));
+		if (parse_target(args[i], &ps[i].t) == 0)
+			continue;
+		(void)fprintf(stderr,
+		              "rebind: status: '%s': expected PORT "
+		              "(1-65535), IPV4:PORT or [IPV6]:PORT\n",
+		              args[i]);
 		return RB_EXIT_USAGE;
 	}
+	if (dump(&all, take))
+		return RB_EXIT_USAGE;
+	if (any_only_bound(&all) && dump(&all, take_again))
+		return RB_EXIT_USAGE;
 	for (int i = 0; i < n; i++)
-		judge(&ps[i]);
+		drop_gone(&ps[i]);
+	if (find_owners(&all)) {
+		(void)fprintf(stderr, "rebind: status: %s\n", strerror(ENOMEM));
+		return RB_EXIT_USAGE;
+	}
+	for (int i = 0; i < n; i++) {
+		read_flags(&ps[i]);
+		rb_status_judge(&ps[i]);
+	}
 	return RB_EXIT_OK;
 }
 
-static int print_all(const struct port_status *ps, int n, bool json)
+static int print_all(const struct rb_port_status *ps, int n, bool json)
 {
 	int ret = RB_EXIT_OK;
 
@@ -513,9 +435,9 @@ static int print_all(const struct port_status *ps, int n, bool json)
 		(void)printf("{\"ports\":[");
 	for (int i = 0; i < n; i++) {
 		if (json)
-			print_json(&ps[i], i == 0);
+			rb_status_print_json(&ps[i], i == 0);
 		else
-			print_text(&ps[i]);
+			rb_status_print_text(&ps[i]);
 		if (ps[i].answer != ANSWER_YES)
 			ret = RB_EXIT_INVALID;
 	}
@@ -523,37 +445,40 @@ static int print_all(const struct port_status *ps, int n, bool json)
 		(void)printf("]}\n");
 	if (fflush(stdout) == EOF) {
 		(void)fprintf(stderr, "rebind: write error: %s\n",
-			      strerror(errno));
+		              strerror(errno));
 		return RB_EXIT_USAGE;
 	}
 	return ret;
 }
 
 /*
- * rebind status [--json] PORT...: exit 0 when a restart under rebind
- * would bind on every PORT (or will once its listener stops), 1 when
- * not or when that cannot be told, 2 on bad arguments or a sock_diag
- * failure.
+ * rebind status [--json] [ADDR:]PORT...: exit 0 when a restart under
+ * rebind would bind on every PORT (or will once its listener stops), 1
+ * when not or when that cannot be told, 2 on bad arguments or a
+ * sock_diag failure.
  */
 int rb_cli_status(int argc, char **argv)
 {
 	bool json = false;
 	int first = parse(argc, argv, &json);
-	struct port_status *ps;
+	int n = argc - first;
+	struct rb_port_status *ps;
 	int ret;
 
 	if (first < 0)
 		return RB_EXIT_USAGE;
 	if (first == 0)
 		return fputs(usage, stdout) == EOF ? RB_EXIT_USAGE : RB_EXIT_OK;
-	ps = calloc((size_t)(argc - first), sizeof(*ps));
+	ps = calloc((size_t)n, sizeof(*ps));
 	if (!ps) {
 		(void)fprintf(stderr, "rebind: %s\n", strerror(errno));
 		return RB_EXIT_USAGE;
 	}
-	ret = gather_all(ps, argc - first, argv + first);
+	ret = gather_all(ps, n, argv + first);
 	if (ret == RB_EXIT_OK)
-		ret = print_all(ps, argc - first, json);
+		ret = print_all(ps, n, json);
+	for (int i = 0; i < n; i++)
+		free(ps[i].e);
 	free(ps);
 	return ret;
 }

@@ -74,6 +74,28 @@ static int msg_status(struct nlmsghdr *h)
 	return err <= 0 ? err : -EPROTO;
 }
 
+/* INET_DIAG_SKV6ONLY among the attributes after the message, or -1. */
+static int v6only_attr(const struct nlmsghdr *h)
+{
+	size_t off = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct inet_diag_msg)));
+
+	while (off + sizeof(struct nlattr) <= h->nlmsg_len) {
+		struct nlattr a;
+		unsigned char v;
+
+		memcpy(&a, (const char *)h + off, sizeof(a));
+		if (a.nla_len < sizeof(a) || off + a.nla_len > h->nlmsg_len)
+			return -1;
+		if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_SKV6ONLY &&
+		    a.nla_len >= sizeof(a) + 1) {
+			memcpy(&v, (const char *)h + off + NLA_HDRLEN, 1);
+			return v != 0;
+		}
+		off += NLA_ALIGN(a.nla_len);
+	}
+	return -1;
+}
+
 static void deliver(struct nlmsghdr *h, rb_diag_fn fn, void *ctx)
 {
 	struct inet_diag_msg m;
@@ -82,6 +104,7 @@ static void deliver(struct nlmsghdr *h, rb_diag_fn fn, void *ctx)
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(m)))
 		return;
 	memcpy(&m, NLMSG_DATA(h), sizeof(m));
+	s.v6only = m.idiag_family == AF_INET6 ? v6only_attr(h) : 0;
 	s.family = m.idiag_family;
 	s.state = m.idiag_state;
 	s.id = m.id;
@@ -221,15 +244,51 @@ static int has_rebind(pid_t pid)
 	return found;
 }
 
+/*
+ * A systemd manager: PID 1 or a user manager (systemd --user), both
+ * named "systemd".  Its executable, where it can be read, must be one
+ * too: any program may call itself systemd.
+ */
+static bool is_systemd(pid_t pid, const char *comm)
+{
+	static const char name[] = "/systemd";
+	char path[64];
+	char exe[256];
+	ssize_t n;
+	size_t len;
+
+	if (strcmp(comm, "systemd") != 0)
+		return false;
+	(void)snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return true;
+	exe[n] = '\0';
+	/* The path, without a " (deleted)" after an upgrade. */
+	len = strcspn(exe, " ");
+	return len >= sizeof(name) - 1 &&
+	       memcmp(exe + len - (sizeof(name) - 1), name,
+		      sizeof(name) - 1) == 0;
+}
+
 static void add_owner(struct rb_owners *out, pid_t pid, int fd)
 {
+	char comm[sizeof(out->o[0].comm)];
+	bool systemd;
+
+	read_comm(pid, comm, sizeof(comm));
+	systemd = is_systemd(pid, comm);
+	if (systemd && !out->systemd)
+		out->systemd = pid;
+	out->daemons += !systemd;
 	if (out->n < RB_OWNERS_MAX) {
 		struct rb_owner *o = &out->o[out->n];
 
 		o->pid = pid;
 		o->fd = fd;
-		read_comm(pid, o->comm, sizeof(o->comm));
+		memcpy(o->comm, comm, sizeof(comm));
 		o->rebind = has_rebind(pid);
+		o->systemd = systemd;
 	}
 	out->n++;
 }
@@ -247,8 +306,34 @@ static long number(const char *s)
 	return *end || errno || v > INT32_MAX ? -1 : v;
 }
 
-/* Adds pid to out when one of its descriptors is the socket want. */
-static void scan_pid(pid_t pid, const char *want, struct rb_owners *out)
+static int by_inode(const void *a, const void *b)
+{
+	uint32_t x = ((const struct rb_diag_want *)a)->inode;
+	uint32_t y = ((const struct rb_diag_want *)b)->inode;
+
+	return (x > y) - (x < y);
+}
+
+/* The want for descriptor link text "socket:[N]", or NULL. */
+static struct rb_diag_want *wanted(const char *link, struct rb_diag_want *w,
+				   size_t n)
+{
+	struct rb_diag_want key;
+	unsigned long ino;
+	char *end;
+
+	if (strncmp(link, "socket:[", 8) != 0)
+		return NULL;
+	errno = 0;
+	ino = strtoul(link + 8, &end, 10);
+	if (errno || strcmp(end, "]") != 0 || ino > UINT32_MAX)
+		return NULL;
+	key.inode = (uint32_t)ino;
+	return bsearch(&key, w, n, sizeof(*w), by_inode);
+}
+
+/* Adds pid to the owners of each wanted socket among its descriptors. */
+static void scan_pid(pid_t pid, struct rb_diag_want *w, size_t n)
 {
 	char path[64];
 	char link[64];
@@ -258,42 +343,50 @@ static void scan_pid(pid_t pid, const char *want, struct rb_owners *out)
 	(void)snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	d = opendir(path);
 	if (!d) {
-		out->denied |= errno == EACCES || errno == EPERM;
+		bool denied = errno == EACCES || errno == EPERM;
+
+		for (size_t i = 0; i < n; i++)
+			w[i].own->denied |= denied;
 		return;
 	}
 	while ((e = readdir(d))) {
-		ssize_t n =
+		ssize_t len =
 			readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		struct rb_diag_want *hit;
 
-		if (n <= 0)
+		if (len <= 0)
 			continue;
-		link[n] = '\0';
-		if (strcmp(link, want) == 0) {
-			add_owner(out, pid, (int)number(e->d_name));
-			break;
+		link[len] = '\0';
+		hit = wanted(link, w, n);
+		/* One entry per process, however many copies it holds. */
+		if (hit && hit->last != pid) {
+			hit->last = pid;
+			add_owner(hit->own, pid, (int)number(e->d_name));
 		}
 	}
 	(void)closedir(d);
 }
 
-void rb_diag_owners(uint32_t inode, struct rb_owners *out)
+void rb_diag_owners(struct rb_diag_want *w, size_t n)
 {
-	char want[32];
 	struct dirent *e;
 	DIR *proc;
 
-	memset(out, 0, sizeof(*out));
-	(void)snprintf(want, sizeof(want), "socket:[%u]", (unsigned)inode);
-	proc = opendir("/proc");
-	if (!proc) {
-		out->denied = true;
-		return;
+	qsort(w, n, sizeof(*w), by_inode);
+	for (size_t i = 0; i < n; i++) {
+		memset(w[i].own, 0, sizeof(*w[i].own));
+		w[i].last = 0;
 	}
+	proc = opendir("/proc");
+	for (size_t i = 0; i < n && !proc; i++)
+		w[i].own->denied = true;
+	if (!proc)
+		return;
 	while ((e = readdir(proc))) {
 		long pid = number(e->d_name);
 
 		if (pid > 0)
-			scan_pid((pid_t)pid, want, out);
+			scan_pid((pid_t)pid, w, n);
 	}
 	(void)closedir(proc);
 }
@@ -310,19 +403,26 @@ int rb_diag_reuseaddr(pid_t pid, int fd, uint32_t inode)
 	if (pidfd < 0)
 		return -1;
 	s = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	/*
+	 * From here to close(s) the socket has one more holder: a daemon
+	 * that exits just then leaves its listener open that long, and a
+	 * new instance's bind() fails.  Two system calls, nothing else.
+	 */
+	if (s >= 0) {
+		int got = getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, &len);
+		int same = fstat(s, &st) == 0 && st.st_ino == inode;
+
+		(void)close(s);
+		/* The program may have closed fd and reused the number. */
+		if (got == 0 && same)
+			ret = on != 0;
+	}
 	(void)close(pidfd);
-	if (s < 0)
-		return -1;
-	/* The program may have closed fd and reused the number meanwhile. */
-	if (fstat(s, &st) == 0 && st.st_ino == inode &&
-	    getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, &len) == 0)
-		ret = on != 0;
-	/* Only our copy: the program's socket stays open. */
-	(void)close(s);
 	return ret;
 }
 
-int rb_diag_trial_bind(int family, unsigned port)
+int rb_diag_trial_bind(int family, const void *addr, unsigned port,
+		       int v6only)
 {
 	union {
 		struct sockaddr sa;
@@ -340,8 +440,12 @@ int rb_diag_trial_bind(int family, unsigned port)
 	a.sa.sa_family = (sa_family_t)family;
 	/* Same offset in both: sin_port and sin6_port. */
 	a.in.sin_port = htons((uint16_t)port);
-	if ((family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	if (family == AF_INET)
+		memcpy(&a.in.sin_addr, addr, 4);
+	else
+		memcpy(&a.in6.sin6_addr, addr, 16);
+	if ((family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+					      &v6only, sizeof(v6only))) ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, &a.sa, len))
 		err = errno;

@@ -21,6 +21,7 @@ struct rb_diag_sock {
 	uint32_t uid;
 	uint32_t inode;	     /* 0 for a TIME_WAIT entry */
 	uint32_t expires_ms; /* time left on its timer */
+	int v6only;	     /* IPV6_V6ONLY of an IPv6 socket: 1, 0, -1 unknown */
 };
 
 typedef void (*rb_diag_fn)(void *ctx, const struct rb_diag_sock *s);
@@ -50,29 +51,47 @@ struct rb_owner {
 	int fd;	       /* the socket's descriptor in pid */
 	char comm[32]; /* /proc/PID/comm */
 	int rebind;    /* librebind.so mapped: 1, 0, -1 unknown */
+	bool systemd;  /* a systemd manager (PID 1 or systemd --user) */
 };
 
 struct rb_owners {
 	unsigned n;  /* processes found; the first RB_OWNERS_MAX in o */
 	bool denied; /* a /proc/PID/fd could not be read: n may be short */
+	pid_t systemd; /* a systemd manager among all n, else 0 */
+	unsigned daemons; /* of all n, the processes that are not one */
 	struct rb_owner o[RB_OWNERS_MAX];
 };
 
-/* The processes that hold the socket with this inode (/proc/PID/fd). */
-void rb_diag_owners(uint32_t inode, struct rb_owners *out);
+/* A socket whose processes rb_diag_owners() looks up. */
+struct rb_diag_want {
+	uint32_t inode;
+	struct rb_owners *own; /* filled in */
+	pid_t last;	       /* rb_diag_owners()'s own */
+};
+
+/*
+ * The processes that hold each socket of w (/proc/PID/fd), in one walk
+ * over /proc whatever n is.  Sorts w by inode.
+ */
+void rb_diag_owners(struct rb_diag_want *w, size_t n);
 
 /*
  * SO_REUSEADDR of descriptor fd in pid, which must be the socket with
  * this inode: 1 or 0, -1 when it cannot be read (pidfd_getfd needs the
- * right to ptrace pid).
+ * right to ptrace pid).  It reads a copy of the descriptor, open for
+ * the few system calls between pidfd_getfd() and close(): if pid closes
+ * the socket just then, the socket lives on until that close.
  */
 int rb_diag_reuseaddr(pid_t pid, int fd, uint32_t inode);
 
 /*
- * Bind a throwaway socket of family to the wildcard address (IPv6 only
- * for AF_INET6) and port with SO_REUSEADDR, as rebind would: 0 when it
- * binds, else the errno; -1 when the family is unavailable.
+ * Bind a throwaway socket of family to addr (4 or 16 bytes, network
+ * order) and port with SO_REUSEADDR, as rebind would, and close it: 0
+ * when it binds, else the errno; -1 when the family is unavailable.
+ * v6only: IPV6_V6ONLY for AF_INET6.  While it is bound, a bind without
+ * SO_REUSEADDR to an overlapping address fails.
  */
-int rb_diag_trial_bind(int family, unsigned port);
+int rb_diag_trial_bind(int family, const void *addr, unsigned port,
+		       int v6only);
 
 #endif
