@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dropin.h"
+
 #define RB_LIBNAME	"librebind.so"
-#define RB_PRELOAD_SEP	": "
 
 /*
  * Run from the build tree (tests do), the wrapper must preload the
@@ -57,111 +58,32 @@ int rb_cli_find_library(char *out, size_t len)
 	return -1;
 }
 
-/* ASan and friends abort unless their runtime is the first object loaded. */
-static bool is_sanitizer(const char *entry, size_t n)
-{
-	static const char *const prefixes[] = {
-		"libasan", "libtsan",	"libubsan",
-		"liblsan", "libhwasan", "libclang_rt.",
-	};
-	const char *slash = memrchr(entry, '/', n);
-	const char *base = slash ? slash + 1 : entry;
-	size_t blen = n - (size_t)(base - entry);
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t plen = strlen(prefixes[i]);
-
-		if (blen >= plen && memcmp(base, prefixes[i], plen) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void append_entry(char *out, const char *entry, size_t n)
-{
-	size_t len = strlen(out);
-
-	if (len > 0)
-		out[len++] = ':';
-	memcpy(out + len, entry, n);
-	out[len + n] = '\0';
-}
-
-/*
- * The next entry of an LD_PRELOAD list at or after *list (the loader
- * takes ':' and ' ' as separators): its start, and its length in *n;
- * NULL at the end.  *list moves past it.
- */
-static const char *next_entry(const char **list, size_t *n)
-{
-	const char *entry = *list + strspn(*list, RB_PRELOAD_SEP);
-
-	if (*entry == '\0')
-		return NULL;
-	*n = strcspn(entry, RB_PRELOAD_SEP);
-	*list = entry + *n;
-	return entry;
-}
-
-/* Appends the entries of list that are (or are not) sanitizers, minus lib. */
-static void append_entries(char *out, const char *list, const char *lib,
-			   bool sanitizers)
-{
-	size_t liblen = strlen(lib);
-	const char *e;
-	size_t n;
-
-	while ((e = next_entry(&list, &n))) {
-		if (is_sanitizer(e, n) == sanitizers &&
-		    !(n == liblen && memcmp(e, lib, n) == 0))
-			append_entry(out, e, n);
-	}
-}
-
-/*
- * A library built with --enable-sanitizers needs the ASan runtime first,
- * even in programs that are not instrumented.  RB_SANITIZER_RUNTIME is
- * empty in a normal build.
- */
-static void append_runtime(char *out, const char *old)
-{
-	static const char runtime[] = RB_SANITIZER_RUNTIME;
-	const char *e;
-	size_t n;
-
-	while ((e = next_entry(&old, &n))) {
-		if (is_sanitizer(e, n))
-			return;
-	}
-	if (runtime[0])
-		append_entry(out, runtime, strlen(runtime));
-}
-
 int rb_cli_set_preload(const char *lib)
 {
 	const char *old = getenv("LD_PRELOAD");
-	char *new;
+	/* Joining never takes more than the old separators plus two. */
+	size_t len = (old ? strlen(old) : 0) + strlen(lib) +
+		     sizeof(RB_SANITIZER_RUNTIME) + 2;
+	char *new = malloc(len);
 	int ret;
 
-	if (!old)
-		old = "";
-	/* Joining never takes more than the old separators plus two. */
-	new = malloc(strlen(old) + strlen(lib) +
-		     sizeof(RB_SANITIZER_RUNTIME) + 2);
 	if (!new) {
 		(void)fprintf(stderr, "rebind: %s\n", strerror(errno));
 		return -1;
 	}
-	new[0] = '\0';
-	append_runtime(new, old);
-	append_entries(new, old, lib, true);
-	append_entry(new, lib, strlen(lib));
-	append_entries(new, old, lib, false);
-	ret = setenv("LD_PRELOAD", new, 1);
+	/*
+	 * A library built with --enable-sanitizers needs the ASan runtime
+	 * first, even in programs that are not instrumented;
+	 * RB_SANITIZER_RUNTIME is empty in a normal build.
+	 */
+	ret = rb_dropin_join_preload(new, len, lib, RB_SANITIZER_RUNTIME, old);
+	if (ret)
+		errno = E2BIG; /* cannot happen: len is enough */
+	else
+		ret = setenv("LD_PRELOAD", new, 1);
 	if (ret)
 		(void)fprintf(stderr, "rebind: LD_PRELOAD: %s\n",
 			      strerror(errno));
 	free(new);
 	return ret;
 }
-
