@@ -53,6 +53,9 @@ int rb_cli_check(int argc, char **argv);
 int rb_cli_explain(int argc, char **argv);
 int rb_cli_status(int argc, char **argv);
 int rb_cli_purge(int argc, char **argv);
+/* rebind enable|disable [--user] UNIT...: the drop-in of cmd_enable.c. */
+int rb_cli_enable(int argc, char **argv);
+int rb_cli_disable(int argc, char **argv);
 
 /*
  * Destroy the TIME_WAIT entries on the ports of set, and nothing else

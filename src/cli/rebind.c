@@ -122,6 +122,7 @@ static const char rb_usage[] =
 	"       rebind explain [--program NAME] [--port N] [-- COMMAND [ARG]...]\n"
 	"       rebind status [--json] PORT...\n"
 	"       rebind purge PORT...\n"
+	"       rebind enable|disable [--user] UNIT...\n"
 	"Run COMMAND with librebind.so preloaded, so that it can be restarted\n"
 	"at once although its port is full of TIME_WAIT entries.  check reports\n"
 	"the errors of a config file; explain shows the settings a program\n"
@@ -159,6 +160,8 @@ static const char rb_usage[] =
 	"explain: 0 good, 1 a bad setting, 2 bad arguments or unreadable\n"
 	"file; status: 0 a restart would bind, 1 it would not, 2 error;\n"
 	"purge: 0 done, 1 not permitted or not supported, 2 bad arguments.\n"
+	"enable, disable: 0 done, 1 a unit refused or systemctl failed,\n"
+	"2 bad arguments.\n"
 	"See rebind(1) for the limits (the stopped instance must have run\n"
 	"under rebind too; static and set-uid programs are not covered).\n";
 
@@ -331,6 +334,8 @@ static rb_sub_fn subcommand(char **argv, int first)
 		{"explain", rb_cli_explain},
 		{"status", rb_cli_status},
 		{"purge", rb_cli_purge},
+		{"enable", rb_cli_enable},
+		{"disable", rb_cli_disable},
 	};
 
 	if (strcmp(argv[first - 1], "--") == 0)
