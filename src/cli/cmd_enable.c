@@ -156,6 +156,7 @@ static void exec_systemctl(bool user, const char *const *words, int out)
 {
 	const char *av[24] = {"systemctl"};
 	size_t n = 1;
+	int err;
 
 	if (user)
 		av[n++] = "--user";
@@ -169,8 +170,9 @@ static void exec_systemctl(bool user, const char *const *words, int out)
 		_exit(RB_EXIT_CANNOT_RUN);
 	/* execvp's argv is char *const[] for history's sake; it writes nothing. */
 	execvp(av[0], (char *const *)(void *)av);
-	(void)fprintf(stderr, "rebind: systemctl: %s\n", strerror(errno));
-	_exit(errno == ENOENT ? RB_EXIT_NOT_FOUND : RB_EXIT_CANNOT_RUN);
+	err = errno;
+	(void)fprintf(stderr, "rebind: systemctl: %s\n", strerror(err));
+	_exit(err == ENOENT ? RB_EXIT_NOT_FOUND : RB_EXIT_CANNOT_RUN);
 }
 
 /*
@@ -217,7 +219,10 @@ static int show(bool user, const char *unit, char *out, size_t len)
 	return -1;
 }
 
-/* The value of KEY=value in systemctl show's output, or "". */
+/*
+ * The value of KEY=value in systemctl show's output into out ("" when
+ * absent); NULL when it does not fit (out then holds its start).
+ */
 static const char *prop(const char *shown, const char *key, char *out,
 			size_t len)
 {
@@ -228,7 +233,7 @@ static const char *prop(const char *shown, const char *key, char *out,
 			size_t n = strcspn(l + klen + 1, "\n");
 
 			(void)snprintf(out, len, "%.*s", (int)n, l + klen + 1);
-			return out;
+			return n < len ? out : NULL;
 		}
 	}
 	out[0] = '\0';
@@ -242,7 +247,7 @@ static bool loads(const char *shown, const char *path)
 	const char *p = prop(shown, "DropInPaths", paths, sizeof(paths));
 	size_t n = strlen(path);
 
-	for (; *(p += strspn(p, " ")); p += strcspn(p, " ")) {
+	for (; p && *(p += strspn(p, " ")); p += strcspn(p, " ")) {
 		if (strncmp(p, path, n) == 0 && (p[n] == ' ' || !p[n]))
 			return true;
 	}
@@ -257,8 +262,8 @@ static bool preloads(const char *shown, const char *lib)
 	size_t n = strlen(lib);
 	const char *p = pre;
 
-	prop(shown, "Environment", env, sizeof(env));
-	if (rb_dropin_env_get(env, "LD_PRELOAD", pre, sizeof(pre)) != 1)
+	if (!prop(shown, "Environment", env, sizeof(env)) ||
+	    rb_dropin_env_get(env, "LD_PRELOAD", pre, sizeof(pre)) != 1)
 		return false;
 	for (; *(p += strspn(p, ": ")); p += strcspn(p, ": ")) {
 		if (strncmp(p, lib, n) == 0 && (p[n] == ':' || p[n] == ' ' ||
@@ -363,8 +368,10 @@ static int prepare(bool user, const char *lib, struct job *j, char *shown)
 	prop(shown, "Type", type, sizeof(type));
 	in.fdstore = (unsigned)strtoul(prop(shown, "FileDescriptorStoreMax",
 					    fds, sizeof(fds)), NULL, 10);
-	has = rb_dropin_env_get(prop(shown, "Environment", env, sizeof(env)),
-				"LD_PRELOAD", pre, sizeof(pre));
+	/* -1 also when Environment= is too long to read whole. */
+	has = prop(shown, "Environment", env, sizeof(env))
+		      ? rb_dropin_env_get(env, "LD_PRELOAD", pre, sizeof(pre))
+		      : -1;
 	if (has == 1)
 		in.preload = pre;
 	why = refusal(shown, state, has);
