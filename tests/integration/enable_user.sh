@@ -2,7 +2,8 @@
 # rebind enable/disable --user against a real systemd user manager
 # (systemd_lib.sh): the drop-in preloads the library and sets hold's
 # unit settings, the restarted legacy-server has librebind.so mapped and
-# REBIND_HOLD in its environment, a unit's own LD_PRELOAD is merged
+# REBIND_HOLD in its environment, and systemd holds its listener for the
+# next instance (LISTEN_FDS=1), a unit's own LD_PRELOAD is merged
 # (library first), a forking unit gets NotifyAccess=all, unknown units
 # and units whose EnvironmentFile= sets LD_PRELOAD (it would beat the
 # drop-in) are refused with one line and nothing written, and both are
@@ -82,6 +83,16 @@ expect_dropins leg.service "$f"
 pid=$(restarted leg.service)
 maps_lib "$pid" || fail "librebind.so is not mapped after the restart (pid $pid)"
 env_has "$pid" REBIND_HOLD=systemd || fail "REBIND_HOLD=systemd not in the daemon's environment"
+# The settings are enough for hold: systemd keeps the listener and hands
+# it to the next instance.
+i=0
+while [ "$(sd_prop leg.service NFileDescriptorStore)" != 1 ] && [ $i -lt 100 ]; do
+	sleep 0.02
+	i=$((i + 1))
+done
+[ "$(sd_prop leg.service NFileDescriptorStore)" = 1 ] || fail "systemd holds no listener of leg.service"
+pid=$(restarted leg.service)
+env_has "$pid" LISTEN_FDS=1 || fail "the next instance got no LISTEN_FDS=1 from the store"
 
 # --- enable again: nothing rewritten ---------------------------------------
 before=$(stat -c '%i %y' "$f")
