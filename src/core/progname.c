@@ -9,9 +9,10 @@
 /*
  * Programs that run a script named by their first plain argument, and
  * the options that change that: code given inline (no script), a value
- * in the next word (skipped), a name in the next word (python -m
- * MODULE, php -f FILE: used as the script's name).  Lists are words
- * between blanks.
+ * in the next word or glued on (skipped), a name in the next word or
+ * glued on (python -m MODULE, -mMODULE, php -f FILE: used as the
+ * script's name).  Lists are words between blanks; short options are
+ * listed alone ("-m") and found inside clusters ("-um").
  */
 struct rb_interp {
 	const char *glob;
@@ -69,21 +70,69 @@ static bool in_list(const char *list, const char *word)
 	return false;
 }
 
+/* What an option word does to the search for the script. */
+enum rb_opt {
+	RB_OPT_FLAGS,  /* nothing: go on */
+	RB_OPT_INLINE, /* code given inline: no script */
+	RB_OPT_NAMES,  /* names the script (python -m MODULE) */
+	RB_OPT_VALUE,  /* takes a value */
+};
+
+/*
+ * Reads a word of options as the interpreters' getopt does: "-um" is
+ * -u then -m, and a value may be glued on ("-mMODULE", "-Wignore"); *rest
+ * gets what follows the option that decides ("" when nothing).  A word
+ * starting "--" is one long option.
+ */
+static enum rb_opt option(const struct rb_interp *in, const char *a,
+			  const char **rest)
+{
+	char opt[3] = {'-', '\0', '\0'};
+
+	*rest = "";
+	if (a[1] == '-')
+		return in_list(in->inline_code, a)  ? RB_OPT_INLINE
+		       : in_list(in->names_next, a) ? RB_OPT_NAMES
+		       : in_list(in->takes_value, a) ? RB_OPT_VALUE
+						     : RB_OPT_FLAGS;
+	for (const char *p = a + 1; *p; p++) {
+		opt[1] = *p;
+		*rest = p + 1;
+		if (in_list(in->inline_code, opt))
+			return RB_OPT_INLINE;
+		if (in_list(in->names_next, opt))
+			return RB_OPT_NAMES;
+		if (in_list(in->takes_value, opt))
+			return RB_OPT_VALUE;
+	}
+	return RB_OPT_FLAGS;
+}
+
 /* The script the interpreter runs: its first argument not an option. */
 static const char *script(const struct rb_interp *in, int argc,
 			  char *const argv[])
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		const char *rest;
 
-		if (in_list(in->inline_code, a))
-			return NULL;
-		if (strcmp(a, "--") == 0 || in_list(in->names_next, a))
+		if (strcmp(a, "--") == 0)
 			return i + 1 < argc ? argv[i + 1] : NULL;
-		if (in_list(in->takes_value, a))
-			i++;
-		else if (a[0] != '-')
+		if (a[0] != '-')
 			return a;
+		switch (option(in, a, &rest)) {
+		case RB_OPT_INLINE:
+			return NULL;
+		case RB_OPT_NAMES:
+			if (*rest)
+				return rest;
+			return i + 1 < argc ? argv[i + 1] : NULL;
+		case RB_OPT_VALUE:
+			i += *rest == '\0';
+			break;
+		default:
+			break;
+		}
 	}
 	return NULL;
 }
