@@ -379,6 +379,44 @@ static enum rb_conf_status load_fd(struct rb_conf *out, int fd,
 			     ps->ctx) ? RB_CONF_INVALID : RB_CONF_OK;
 }
 
+/* errno for "not a regular file": no open(2) fails with it. */
+#define RB_ENOTREG EMEDIUMTYPE
+
+/*
+ * Opens path for reading if it is a regular file, and looks before it
+ * opens: opening a FIFO releases a writer waiting on it, opening a
+ * device does whatever its driver does.  An O_PATH descriptor opens
+ * only the name; reopening it through /proc/self/fd reads that very
+ * inode, so a rename in between cannot slip another file in.  Without
+ * /proc (a chroot), a plain open, non-blocking, is the fallback, and
+ * load_fd() still refuses what it finds there if it is no file.
+ */
+static int open_regular(const char *path)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+	struct stat st;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	int rd = -1;
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		errno = RB_ENOTREG;
+	} else {
+		char self[32];
+
+		(void)snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		rd = open(self, flags);
+		if (rd < 0 && errno == ENOENT)
+			rd = open(path, flags | O_NONBLOCK);
+	}
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return rd;
+}
+
 const char *rb_conf_path(rb_getenv_fn get, bool *named)
 {
 	const char *path = get("REBIND_CONFIG");
@@ -397,10 +435,13 @@ enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
 
 	copy_path(out, path);
 	out->n = 0;
-	/* O_NONBLOCK: a FIFO at that path must not hang the program. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open_regular(path);
 	if (fd < 0 && errno == ENOENT && !required)
 		return RB_CONF_ABSENT;
+	if (fd < 0 && errno == RB_ENOTREG) {
+		error(&ps, "not a regular file");
+		return RB_CONF_UNREADABLE;
+	}
 	if (fd < 0) {
 		error(&ps, "cannot open: %s", strerror(errno));
 		return RB_CONF_UNREADABLE;
