@@ -29,12 +29,37 @@ struct span {
 	const char *e;
 };
 
+/*
+ * A message must fit the library's one log line whole, with its prefix
+ * and "(rebind is disabled)" (RB_LINE_MAX in log.h): a long path gives
+ * way, as "..." and its tail, never the line number or the reason.
+ */
+#define RB_MSG_MAX 200
+#define RB_TAIL_MIN 32
+
+/* The end of path, at most room bytes, not starting inside a character. */
+static const char *path_tail(const char *path, size_t room)
+{
+	size_t n = strlen(path);
+	const char *tail;
+
+	if (n <= room)
+		return path;
+	tail = path + n - (room < RB_TAIL_MIN ? RB_TAIL_MIN : room);
+	while ((*tail & 0xc0) == 0x80)
+		tail++;
+	return tail;
+}
+
 __attribute__((format(printf, 2, 3))) static void
 error(struct parser *ps, const char *fmt, ...)
 {
-	/* Room for the path, a line number and the message: never cut. */
-	char msg[RB_CONF_PATH_MAX + RB_ERR_MAX + 16];
+	char msg[RB_CONF_PATH_MAX + RB_ERR_MAX + 48];
 	char what[RB_ERR_MAX];
+	char where[16] = "";
+	const char *path = ps->conf->path;
+	const char *tail;
+	size_t used;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -42,11 +67,12 @@ error(struct parser *ps, const char *fmt, ...)
 	va_end(ap);
 	/* Line 0: the file as a whole (cannot open it, say). */
 	if (ps->line)
-		(void)snprintf(msg, sizeof(msg), "%s:%u: %s", ps->conf->path,
-			       ps->line, what);
-	else
-		(void)snprintf(msg, sizeof(msg), "%s: %s", ps->conf->path,
-			       what);
+		(void)snprintf(where, sizeof(where), ":%u", ps->line);
+	used = strlen(where) + strlen(what) + 2;
+	tail = path_tail(path, used < RB_MSG_MAX - 3 ? RB_MSG_MAX - 3 - used
+						     : 0);
+	(void)snprintf(msg, sizeof(msg), "%s%s%s: %s", tail == path ? "" : "...",
+		       tail, where, what);
 	ps->errors++;
 	if (ps->report)
 		ps->report(ps->ctx, msg);
@@ -138,7 +164,9 @@ static struct rb_section *new_section(struct parser *ps,
 	struct rb_section *sec;
 
 	if (ps->conf->n == RB_SECTIONS_MAX) {
-		error(ps, "too many sections (at most %d)", RB_SECTIONS_MAX);
+		/* The global section takes one. */
+		error(ps, "too many sections (at most %d)",
+		      RB_SECTIONS_MAX - 1);
 		return NULL;
 	}
 	sec = &ps->conf->sec[ps->conf->n];
@@ -292,15 +320,23 @@ static void parse_line(struct parser *ps, struct span s)
 		key_value(ps, s);
 }
 
-/* path may be out->path itself (rb_conf_load parses the file it named). */
+/*
+ * path may be out->path itself (rb_conf_load parses the file it named).
+ * Too long, it keeps its tail, which tells more than its head.
+ */
 static void copy_path(struct rb_conf *out, const char *path)
 {
 	size_t n = strlen(path);
+	size_t at = 0;
 
-	if (n >= sizeof(out->path))
-		n = sizeof(out->path) - 1;
-	memmove(out->path, path, n);
-	out->path[n] = '\0';
+	if (n >= sizeof(out->path)) {
+		path = path_tail(path, sizeof(out->path) - 4);
+		n = strlen(path);
+		at = 3;
+	}
+	memmove(out->path + at, path, n);
+	memcpy(out->path, "...", at);
+	out->path[at + n] = '\0';
 }
 
 unsigned rb_conf_parse(struct rb_conf *out, const char *path,
@@ -435,6 +471,13 @@ enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
 
 	copy_path(out, path);
 	out->n = 0;
+	/* No file is named "": only REBIND_CONFIG= gives one. */
+	if (*path == '\0') {
+		if (report)
+			report(ctx, "REBIND_CONFIG is empty: unset it or name "
+				    "a file");
+		return RB_CONF_UNREADABLE;
+	}
 	fd = open_regular(path);
 	if (fd < 0 && errno == ENOENT && !required)
 		return RB_CONF_ABSENT;

@@ -596,7 +596,7 @@ START_TEST(test_sections_too_many)
 		       last_headers[_i]);
 	text = headers(RB_SECTIONS_MAX - 1, tail);
 	ck_assert_uint_eq(parse(text), 1);
-	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 64)");
+	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 63)");
 	ck_assert_uint_eq(conf.n, RB_SECTIONS_MAX);
 	for (unsigned i = 0; i < RB_SECTIONS_MAX; i++)
 		ck_assert_uint_eq(conf.sec[i].s.set, 0);
@@ -610,9 +610,9 @@ START_TEST(test_sections_too_many_each)
 	char *text = headers(RB_SECTIONS_MAX + 2, "");
 
 	ck_assert_uint_eq(parse(text), 3);
-	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 64)");
-	ck_assert_str_eq(rep.msg[1], P ":65: too many sections (at most 64)");
-	ck_assert_str_eq(rep.msg[2], P ":66: too many sections (at most 64)");
+	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 63)");
+	ck_assert_str_eq(rep.msg[1], P ":65: too many sections (at most 63)");
+	ck_assert_str_eq(rep.msg[2], P ":66: too many sections (at most 63)");
 	free(text);
 }
 END_TEST
@@ -977,15 +977,70 @@ START_TEST(test_load_no_final_newline)
 }
 END_TEST
 
-/* A long path is cut in messages, never overflowing them. */
+/*
+ * A long path gives way in messages, as "..." and its tail: the reason
+ * stays, and the message fits the library's log line.
+ */
 START_TEST(test_load_long_path)
 {
 	char *path = repeat("/x", 4096);
+	const char *end = "/x/x: cannot open: File name too long";
+	size_t n;
 
 	ck_assert_int_eq(load(path), RB_CONF_UNREADABLE);
 	ck_assert_uint_eq(rep.n, 1);
-	ck_assert_int_eq(strncmp(rep.msg[0], "/x/x/x", 6), 0);
+	n = strlen(rep.msg[0]);
+	ck_assert_int_eq(strncmp(rep.msg[0], "...", 3), 0);
+	ck_assert_uint_ge(n, strlen(end));
+	ck_assert_str_eq(rep.msg[0] + n - strlen(end), end);
+	ck_assert_uint_le(n, 200);
 	ck_assert_uint_lt(strlen(conf.path), sizeof(conf.path));
+	free(path);
+}
+END_TEST
+
+/* The same for an error on a line: the line number and reason stay. */
+START_TEST(test_parse_long_path)
+{
+	char *path = repeat("/y", 300);
+	const char *end = "/y/y/y:2: unknown key 'colour'";
+	const char *text = "linger = abort\ncolour = blue\n";
+	size_t n;
+
+	memset(&rep, 0, sizeof(rep));
+	ck_assert_uint_eq(rb_conf_parse(&conf, path, text, strlen(text),
+					collect, &rep), 1);
+	n = strlen(rep.msg[0]);
+	ck_assert_int_eq(strncmp(rep.msg[0], "...", 3), 0);
+	ck_assert_uint_ge(n, strlen(end));
+	ck_assert_str_eq(rep.msg[0] + n - strlen(end), end);
+	ck_assert_uint_le(n, 200);
+	free(path);
+}
+END_TEST
+
+/* REBIND_CONFIG= names no file: the message names the variable. */
+START_TEST(test_load_empty_path)
+{
+	ck_assert_int_eq(load(""), RB_CONF_UNREADABLE);
+	ck_assert_uint_eq(rep.n, 1);
+	ck_assert_str_eq(rep.msg[0],
+			 "REBIND_CONFIG is empty: unset it or name a file");
+}
+END_TEST
+
+/* A path that fits is shown whole. */
+START_TEST(test_parse_path_fits)
+{
+	char *path = repeat("/y", 120);
+	const char *text = "colour = blue\n";
+	char want[256];
+
+	(void)snprintf(want, sizeof(want), "%s:1: unknown key 'colour'", path);
+	memset(&rep, 0, sizeof(rep));
+	ck_assert_uint_eq(rb_conf_parse(&conf, path, text, strlen(text),
+					collect, &rep), 1);
+	ck_assert_str_eq(rep.msg[0], want);
 	free(path);
 }
 END_TEST
@@ -1185,6 +1240,9 @@ static void add_load(Suite *s)
 	tcase_add_test(tc, test_load_crlf);
 	tcase_add_test(tc, test_load_no_final_newline);
 	tcase_add_test(tc, test_load_long_path);
+	tcase_add_test(tc, test_parse_long_path);
+	tcase_add_test(tc, test_parse_path_fits);
+	tcase_add_test(tc, test_load_empty_path);
 	tcase_add_test(tc, test_load_required);
 	tcase_add_test(tc, test_conf_path);
 	rb_test_loop(s, "load_size", test_load_size, NELEM(sizes));
