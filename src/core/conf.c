@@ -21,6 +21,8 @@ struct parser {
 	unsigned errors;
 	rb_conf_report_fn report;
 	void *ctx;
+	/* Takes the keys after a bad header: checked, then thrown away. */
+	struct rb_section scratch;
 };
 
 /* A piece of a line: [b, e). */
@@ -203,14 +205,27 @@ static bool program_section(struct parser *ps, struct span rest,
 	return parse_portspec(ps, rest, &sec->ports);
 }
 
+/*
+ * Until a header proves good, its keys go to the scratch section: they
+ * must not land in the section before, and check must still report
+ * their own errors (a bad value, a key twice) now, not once the header
+ * is fixed.
+ */
+static void discard_keys(struct parser *ps, enum rb_section_kind kind)
+{
+	memset(&ps->scratch, 0, sizeof(ps->scratch));
+	ps->scratch.kind = kind;
+	ps->cur = &ps->scratch;
+}
+
 static void section(struct parser *ps, struct span s)
 {
 	struct span inner;
 	struct span word, rest;
-	struct rb_section *sec;
+	struct rb_section *sec = NULL;
 	bool ok = false;
 
-	ps->cur = NULL; /* keys after a bad header must not land elsewhere */
+	discard_keys(ps, RB_SEC_PROGRAM); /* unknown kind: any key may follow */
 	s = strip_comment(s);
 	inner = trim((struct span){s.b + 1, s.e - 1});
 	if (s.e[-1] != ']') {
@@ -231,6 +246,8 @@ static void section(struct parser *ps, struct span s)
 	}
 	if (ok)
 		ps->cur = &ps->conf->sec[ps->conf->n++];
+	else if (sec)
+		ps->scratch.kind = sec->kind;
 }
 
 /* ports and log are per process: a port section cannot change them. */
@@ -286,8 +303,7 @@ static void key_value(struct parser *ps, struct span s)
 		error(ps, "unknown key '%.*s'", shown(key), key.b);
 		return;
 	}
-	/* After a bad section header: already reported, keys go nowhere. */
-	if (ps->cur && key_allowed(ps, k))
+	if (key_allowed(ps, k))
 		set_key(ps, k, strip_comment((struct span){eq + 1, s.e}));
 }
 
@@ -343,7 +359,8 @@ unsigned rb_conf_parse(struct rb_conf *out, const char *path,
 		       const char *text, size_t len, rb_conf_report_fn report,
 		       void *ctx)
 {
-	struct parser ps = {out, &out->sec[0], 0, 0, report, ctx};
+	struct parser ps = {
+		.conf = out, .cur = &out->sec[0], .report = report, .ctx = ctx};
 	const char *p;
 	const char *end;
 
@@ -465,7 +482,7 @@ enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
 				 bool required, rb_conf_report_fn report,
 				 void *ctx)
 {
-	struct parser ps = {out, NULL, 0, 0, report, ctx};
+	struct parser ps = {.conf = out, .report = report, .ctx = ctx};
 	enum rb_conf_status ret;
 	int fd;
 

@@ -551,6 +551,40 @@ START_TEST(test_bad_header_drops_keys)
 }
 END_TEST
 
+/*
+ * The keys after a bad header are still checked: check promises every
+ * error, so a bad value or a key set twice there is reported now, not
+ * once the header is fixed.  Nothing lands anywhere.
+ */
+START_TEST(test_bad_header_checks_keys)
+{
+	char text[512];
+
+	(void)snprintf(text, sizeof(text),
+		       "%s\n"		  /* 1 */
+		       "linger = never\n" /* 2 */
+		       "linger = abort\n" /* 3 */
+		       "linger = off\n",  /* 4 */
+		       bad_headers[_i]);
+	ck_assert_uint_eq(parse(text), 3);
+	ck_assert_int_eq(strncmp(rep.msg[0], P ":1: ", strlen(P ":1: ")), 0);
+	ck_assert_str_eq(rep.msg[1], P ":2: linger = never: expected off, "
+				       "abort or safe-abort");
+	ck_assert_str_eq(rep.msg[2],
+			 P ":4: 'linger' is already set on line 3");
+	ck_assert_uint_eq(conf.n, 1);
+	ck_assert_uint_eq(conf.sec[0].s.set, 0);
+}
+END_TEST
+
+/* A port section refuses ports and log even when its header is bad. */
+START_TEST(test_bad_port_header_checks_kind)
+{
+	ck_assert_uint_eq(parse("[port 0]\nports = 80\n"), 2);
+	ck_assert_str_eq(rep.msg[1], P ":2: 'ports' " BELONGS);
+}
+END_TEST
+
 /* sections: at most RB_SECTIONS_MAX, the global one included -------- */
 
 /* n headers "[port 1]" ... "[port n]", one a line, then tail. */
@@ -1214,6 +1248,10 @@ static void add_parse(Suite *s)
 	rb_test_loop(s, "error_count", test_error_count, 8);
 	rb_test_loop(s, "bad_header_drops_keys", test_bad_header_drops_keys,
 		 NELEM(bad_headers));
+	rb_test_loop(s, "bad_header_checks_keys", test_bad_header_checks_keys,
+		     NELEM(bad_headers));
+	tcase_add_test(rb_test_tcase(s, "bad_header_checks_kind"),
+		       test_bad_port_header_checks_kind);
 	tc = rb_test_tcase(s, "sections_max");
 	tcase_add_test(tc, test_sections_max);
 	tcase_add_test(tc, test_sections_too_many_each);
