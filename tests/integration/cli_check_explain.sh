@@ -12,6 +12,7 @@
 #    explain -- python3 SCRIPT lists SCRIPT among the program names and
 #    applies its [program] section; exit 1 on a bad setting, 2 on a bad
 #    --port or an unreadable file.
+#  - check takes "--" as the end of options; check "" is a usage error.
 #  - rebind -- check runs a program called check, not the subcommand.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
@@ -92,6 +93,18 @@ echo "$OUT$ERR" | grep -qF "$TMP/dir.conf" || fail "$WHAT: does not name the fil
 
 run "check missing via REBIND_CONFIG" env REBIND_CONFIG="$TMP/missing.conf" "$REBIND_BIN" check
 want_status 2
+
+# "--" ends the options, as for every subcommand.
+run "check -- GOOD" R check -- "$GOOD"
+want_status 0
+grep -qF "$GOOD: OK" "$TMP/out" || fail "$WHAT: no OK for $GOOD: $OUT $ERR"
+cp "$GOOD" "$TMP/-odd.conf"
+run "check -- -odd.conf" sh -c 'cd "$1" && exec timeout 10 "$2" check -- -odd.conf' sh "$TMP" "$REBIND_BIN"
+want_status 0
+grep -qF -- "-odd.conf: OK" "$TMP/out" || fail "$WHAT: no OK for -odd.conf: $OUT $ERR"
+run "check ''" R check ""
+want_status 2
+
 
 ### explain
 
