@@ -142,7 +142,8 @@ static const char rb_usage[] =
 	"Exit status: 125 if rebind fails, 126 if COMMAND cannot be run,\n"
 	"127 if COMMAND is not found, else the status of COMMAND; check and\n"
 	"explain: 0 good, 1 a bad setting, 2 bad arguments or unreadable\n"
-	"file; status: 0 a restart would bind, 1 it would not, 2 error;\n"
+	"file (explain: 127 if COMMAND is not found); status: 0 a restart\n"
+	"would bind, 1 it would not, 2 error;\n"
 	"purge: 0 done, 1 not permitted or not supported, 2 bad arguments.\n"
 	"See rebind(1) for the limits (the stopped instance must have run\n"
 	"under rebind too; static and set-uid programs are not covered).\n";

@@ -19,23 +19,28 @@ struct rb_interp {
 	const char *inline_code;
 	const char *takes_value;
 	const char *names_next;
+	enum rb_interp_kind kind;
 };
 
+#define SHELL RB_INTERP_SHELL
+#define OTHER RB_INTERP_OTHER
 static const struct rb_interp interpreters[] = {
-	{"python*", " -c ", " -W -X ", " -m "},
-	{"perl*", " -e -E ", " -I -M -m -x ", ""},
-	{"ruby*", " -e ", " -E -I -r -C -x ", ""},
-	{"node", " -e -p --eval --print ", " -r --require ", ""},
-	{"php*", " -r ", " -c -d -z ", " -f "},
-	{"lua*", " -e ", " -l ", ""},
-	{"tclsh*", "", "", ""},
-	{"sh", " -c ", " -o -O ", ""},
-	{"bash", " -c ", " -o -O ", ""},
-	{"dash", " -c ", " -o ", ""},
-	{"zsh", " -c ", " -o ", ""},
-	{"ksh*", " -c ", " -o ", ""},
-	{"mksh", " -c ", " -o ", ""},
+	{"python*", " -c ", " -W -X ", " -m ", OTHER},
+	{"perl*", " -e -E ", " -I -M -m -x ", "", OTHER},
+	{"ruby*", " -e ", " -E -I -r -C -x ", "", OTHER},
+	{"node", " -e -p --eval --print ", " -r --require ", "", OTHER},
+	{"php*", " -r ", " -c -d -z ", " -f ", OTHER},
+	{"lua*", " -e ", " -l ", "", OTHER},
+	{"tclsh*", "", "", "", OTHER},
+	{"sh", " -c ", " -o -O ", "", SHELL},
+	{"bash", " -c ", " -o -O ", "", SHELL},
+	{"dash", " -c ", " -o ", "", SHELL},
+	{"zsh", " -c ", " -o ", "", SHELL},
+	{"ksh*", " -c ", " -o ", "", SHELL},
+	{"mksh", " -c ", " -o ", "", SHELL},
 };
+#undef SHELL
+#undef OTHER
 
 static const char *base(const char *path)
 {
@@ -163,6 +168,13 @@ void rb_names_find(struct rb_names *out, const char *exe, int argc,
 		in = interpreter(argv0);
 	if (in)
 		add(out, script(in, argc, argv));
+}
+
+enum rb_interp_kind rb_names_interpreter(const char *path)
+{
+	const struct rb_interp *in = interpreter(path);
+
+	return in ? in->kind : RB_INTERP_NONE;
 }
 
 bool rb_names_match(const struct rb_names *names, const char *glob)
