@@ -14,18 +14,14 @@
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
 
-# A listener's SO_REUSEADDR as the program sees it, printed as 0 or 1.
-PROBE='import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen()
-print(s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR))'
+# Prints a new listener's SO_REUSEADDR: 1 under the shim.
+PROBE="$srcdir/tests/integration/reuseaddr.py"
 
 mkdir "$TMP/work"
 printf 'reuseaddr = on\n' >"$TMP/work/rel.conf"
 
 # Control: the program run straight sees 0.
-got=$(cd / && timeout 10 "$PYTHON3" -c "$PROBE") ||
+got=$(cd / && timeout 10 "$PYTHON3" "$PROBE") ||
 	hard_error "the probe does not run"
 [ "$got" = 0 ] || hard_error "a plain listener has SO_REUSEADDR=$got: this test cannot tell"
 
@@ -35,7 +31,7 @@ relative() {
 	local what=$1 got
 	shift
 	got=$(cd "$TMP/work" && timeout 10 "$@" -- sh -c \
-		'cd / && exec "$0" -c "$1"' "$PYTHON3" "$PROBE" 2>"$TMP/rel.err")
+		'cd / && exec "$0" "$1"' "$PYTHON3" "$PROBE" 2>"$TMP/rel.err")
 	[ "$got" = 1 ] && [ ! -s "$TMP/rel.err" ] ||
 		fail "$what: SO_REUSEADDR=$got (want 1), stderr: $(cat "$TMP/rel.err")"
 }

@@ -11,12 +11,8 @@
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
 
-# A listener's SO_REUSEADDR as the program sees it: 1 under the shim.
-PROBE='import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen()
-print(s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR))'
+# Prints a new listener's SO_REUSEADDR: 1 under the shim.
+PROBE="$srcdir/tests/integration/reuseaddr.py"
 
 # copy DIR: the wrapper and the library as a build tree in DIR.
 copy() {
@@ -26,7 +22,7 @@ copy() {
 }
 
 copy "$TMP/plain"
-got=$(timeout 10 "$TMP/plain/rebind" -- "$PYTHON3" -c "$PROBE" 2>"$TMP/err")
+got=$(timeout 10 "$TMP/plain/rebind" -- "$PYTHON3" "$PROBE" 2>"$TMP/err")
 [ "$got" = 1 ] ||
 	hard_error "the copied wrapper does not preload its copied library (got '$got': $(cat "$TMP/err")): this test cannot tell"
 
