@@ -39,15 +39,19 @@ struct span {
 #define RB_MSG_MAX 200
 #define RB_TAIL_MIN 32
 
-/* The end of path, at most room bytes, not starting inside a character. */
+/*
+ * The end of path, at most room bytes (but never fewer than
+ * RB_TAIL_MIN), not starting inside a UTF-8 character.
+ */
 static const char *path_tail(const char *path, size_t room)
 {
 	size_t n = strlen(path);
+	size_t keep = room < RB_TAIL_MIN ? RB_TAIL_MIN : room;
 	const char *tail;
 
-	if (n <= room)
+	if (n <= keep)
 		return path;
-	tail = path + n - (room < RB_TAIL_MIN ? RB_TAIL_MIN : room);
+	tail = path + n - keep;
 	while ((*tail & 0xc0) == 0x80)
 		tail++;
 	return tail;
