@@ -20,6 +20,31 @@ static void report(void *ctx, const char *msg)
 }
 
 /*
+ * The FILE argument, if any, into *path ("--" ends the options, as for
+ * every subcommand); -1 after the usage line.
+ */
+static int file_arg(int argc, char **argv, const char **path, bool *named)
+{
+	bool dashes = argc > 1 && strcmp(argv[1], "--") == 0;
+
+	if (dashes) {
+		argc--;
+		argv++;
+	}
+	if (argc > 2 || (argc == 2 && (argv[1][0] == '\0' ||
+				       (!dashes && argv[1][0] == '-' &&
+					argv[1][1])))) {
+		(void)fprintf(stderr, "rebind: usage: rebind check [FILE]\n");
+		return -1;
+	}
+	if (argc == 2) {
+		*path = argv[1];
+		*named = true;
+	}
+	return 0;
+}
+
+/*
  * rebind check [FILE]: every error of FILE (default: the file the
  * library would read) on stdout, one line each as PATH:LINE: what.
  */
@@ -36,14 +61,8 @@ int rb_cli_check(int argc, char **argv)
 			     path);
 		return RB_EXIT_OK;
 	}
-	if (argc > 1) {
-		path = argv[1];
-		named = true;
-	}
-	if (argc > 2 || (argc > 1 && argv[1][0] == '-' && argv[1][1])) {
-		(void)fprintf(stderr, "rebind: usage: rebind check [FILE]\n");
+	if (file_arg(argc, argv, &path, &named))
 		return RB_EXIT_USAGE;
-	}
 	switch (rb_conf_load(&conf, path, named, report, &errors)) {
 	case RB_CONF_OK:
 		(void)printf("%s: OK, %u section%s\n", path, conf.n - 1,

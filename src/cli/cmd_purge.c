@@ -104,7 +104,7 @@ int rb_cli_purge_ports(const struct rb_portset *set, unsigned *destroyed,
 	*destroyed = 0;
 	/* An empty set means every port to the policy: never here. */
 	if (set->n == 0) {
-		(void)snprintf(why, len, "no ports given");
+		(void)snprintf(why, len, "purge needs explicit ports, not all");
 		return -1;
 	}
 	nl = rb_diag_open();
@@ -130,6 +130,12 @@ static int parse_ports(int n, char **args, struct rb_portset *sets)
 				      args[i], why ? why : "expected a port");
 			return -1;
 		}
+		if (sets[i].n == 0) {
+			(void)fprintf(stderr, "rebind: purge: '%s': purge needs "
+					      "explicit ports, e.g. 8080 or "
+					      "8000-8100\n", args[i]);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -143,6 +149,12 @@ int rb_cli_purge(int argc, char **argv)
 	if (argc == 2 &&
 	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
 		return fputs(usage, stdout) == EOF ? RB_EXIT_USAGE : RB_EXIT_OK;
+	/* "--" ends the options, as for every subcommand. */
+	if (argc >= 2 && strcmp(argv[1], "--") == 0) {
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	if (argc < 2) {
 		(void)fputs("rebind: usage: rebind purge PORT...\n", stderr);
 		return RB_EXIT_USAGE;

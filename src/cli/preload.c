@@ -13,6 +13,8 @@
 #include "core/dropin.h"
 
 #define RB_LIBNAME	"librebind.so"
+/* What the loader (glibc's rtld) splits LD_PRELOAD at. */
+#define RB_PRELOAD_SEP	": "
 
 /*
  * Run from the build tree (tests do), the wrapper must preload the
@@ -41,6 +43,21 @@ static int build_tree_dir(char *dir, size_t len)
 	return (size_t)snprintf(slash, room, "/.libs") < room ? 0 : -1;
 }
 
+/*
+ * The loader splits LD_PRELOAD at blanks and colons, and says so only
+ * in a message the daemon's log may never show: a library whose path
+ * has one (a build tree in "my build/") would be silently left out.
+ */
+static int preloadable(const char *lib)
+{
+	if (strpbrk(lib, RB_PRELOAD_SEP) == NULL)
+		return 0;
+	(void)fprintf(stderr, "rebind: %s cannot be preloaded: the loader "
+			      "splits LD_PRELOAD at blanks and colons\n",
+		      lib);
+	return -1;
+}
+
 int rb_cli_find_library(char *out, size_t len)
 {
 	char dir[PATH_MAX];
@@ -48,10 +65,10 @@ int rb_cli_find_library(char *out, size_t len)
 
 	if (tried && (size_t)snprintf(out, len, "%s/" RB_LIBNAME, dir) < len &&
 	    access(out, R_OK) == 0)
-		return 0;
+		return preloadable(out);
 	(void)snprintf(out, len, "%s/" RB_LIBNAME, RB_PKGLIBDIR);
 	if (access(out, R_OK) == 0)
-		return 0;
+		return preloadable(out);
 	(void)fprintf(stderr,
 		      "rebind: cannot find " RB_LIBNAME " (looked in %s%s%s)\n",
 		      tried ? dir : "", tried ? " and " : "", RB_PKGLIBDIR);

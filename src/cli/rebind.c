@@ -158,7 +158,8 @@ static const char rb_usage[] =
 	"Exit status: 125 if rebind fails, 126 if COMMAND cannot be run,\n"
 	"127 if COMMAND is not found, else the status of COMMAND; check and\n"
 	"explain: 0 good, 1 a bad setting, 2 bad arguments or unreadable\n"
-	"file; status: 0 a restart would bind, 1 it would not, 2 error;\n"
+	"file (explain: 127 if COMMAND is not found); status: 0 a restart\n"
+	"would bind, 1 it would not, 2 error;\n"
 	"purge: 0 done, 1 not permitted or not supported, 2 bad arguments.\n"
 	"enable, disable: 0 done, 1 a unit refused or systemctl failed,\n"
 	"2 bad arguments.\n"
@@ -258,6 +259,42 @@ static int apply_envopts(const struct rb_cli *cli)
 }
 
 /*
+ * The command may change directory before it starts the daemon (start
+ * scripts often `cd` first), and the library reads REBIND_CONFIG only
+ * then: a relative name is made absolute here, from where it was given.
+ */
+static int absolute_config(void)
+{
+	const char *path = getenv("REBIND_CONFIG");
+	char cwd[PATH_MAX];
+	char *abs;
+	size_t n;
+	int ret;
+
+	if (!path || !*path || path[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		(void)fprintf(stderr, "rebind: REBIND_CONFIG=%s is relative and "
+				      "the current directory is unknown: %s\n",
+			      path, strerror(errno));
+		return -1;
+	}
+	n = strlen(cwd) + strlen(path) + 2;
+	abs = malloc(n);
+	if (!abs) {
+		(void)fprintf(stderr, "rebind: %s\n", strerror(errno));
+		return -1;
+	}
+	(void)snprintf(abs, n, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
+	ret = setenv("REBIND_CONFIG", abs, 1);
+	if (ret)
+		(void)fprintf(stderr, "rebind: REBIND_CONFIG: %s\n",
+			      strerror(errno));
+	free(abs);
+	return ret;
+}
+
+/*
  * The library would stand by on a bad inherited value or config file:
  * fail here instead.  Program sections need the program's names, which
  * only the library knows; the file's syntax is checked all the same.
@@ -305,7 +342,7 @@ static int cmd_exec(const struct rb_cli *cli, char **cmd)
 	struct rb_portset ports;
 	int err;
 
-	if (apply_envopts(cli) || check_purge(cli) ||
+	if (apply_envopts(cli) || absolute_config() || check_purge(cli) ||
 	    check_environment(&ports) ||
 	    rb_cli_find_library(lib, sizeof(lib)) || rb_cli_set_preload(lib))
 		return RB_EXIT_OWN;

@@ -21,6 +21,8 @@ struct parser {
 	unsigned errors;
 	rb_conf_report_fn report;
 	void *ctx;
+	/* Takes the keys after a bad header: checked, then thrown away. */
+	struct rb_section scratch;
 };
 
 /* A piece of a line: [b, e). */
@@ -29,12 +31,41 @@ struct span {
 	const char *e;
 };
 
+/*
+ * A message must fit the library's one log line whole, with its prefix
+ * and "(rebind is disabled)" (RB_LINE_MAX in log.h): a long path gives
+ * way, as "..." and its tail, never the line number or the reason.
+ */
+#define RB_MSG_MAX 200
+#define RB_TAIL_MIN 32
+
+/*
+ * The end of path, at most room bytes (but never fewer than
+ * RB_TAIL_MIN), not starting inside a UTF-8 character.
+ */
+static const char *path_tail(const char *path, size_t room)
+{
+	size_t n = strlen(path);
+	size_t keep = room < RB_TAIL_MIN ? RB_TAIL_MIN : room;
+	const char *tail;
+
+	if (n <= keep)
+		return path;
+	tail = path + n - keep;
+	while ((*tail & 0xc0) == 0x80)
+		tail++;
+	return tail;
+}
+
 __attribute__((format(printf, 2, 3))) static void
 error(struct parser *ps, const char *fmt, ...)
 {
-	/* Room for the path, a line number and the message: never cut. */
-	char msg[RB_CONF_PATH_MAX + RB_ERR_MAX + 16];
+	char msg[RB_CONF_PATH_MAX + RB_ERR_MAX + 48];
 	char what[RB_ERR_MAX];
+	char where[16] = "";
+	const char *path = ps->conf->path;
+	const char *tail;
+	size_t used;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -42,11 +73,12 @@ error(struct parser *ps, const char *fmt, ...)
 	va_end(ap);
 	/* Line 0: the file as a whole (cannot open it, say). */
 	if (ps->line)
-		(void)snprintf(msg, sizeof(msg), "%s:%u: %s", ps->conf->path,
-			       ps->line, what);
-	else
-		(void)snprintf(msg, sizeof(msg), "%s: %s", ps->conf->path,
-			       what);
+		(void)snprintf(where, sizeof(where), ":%u", ps->line);
+	used = strlen(where) + strlen(what) + 2;
+	tail = path_tail(path, used < RB_MSG_MAX - 3 ? RB_MSG_MAX - 3 - used
+						     : 0);
+	(void)snprintf(msg, sizeof(msg), "%s%s%s: %s", tail == path ? "" : "...",
+		       tail, where, what);
 	ps->errors++;
 	if (ps->report)
 		ps->report(ps->ctx, msg);
@@ -138,7 +170,9 @@ static struct rb_section *new_section(struct parser *ps,
 	struct rb_section *sec;
 
 	if (ps->conf->n == RB_SECTIONS_MAX) {
-		error(ps, "too many sections (at most %d)", RB_SECTIONS_MAX);
+		/* The global section takes one. */
+		error(ps, "too many sections (at most %d)",
+		      RB_SECTIONS_MAX - 1);
 		return NULL;
 	}
 	sec = &ps->conf->sec[ps->conf->n];
@@ -175,14 +209,27 @@ static bool program_section(struct parser *ps, struct span rest,
 	return parse_portspec(ps, rest, &sec->ports);
 }
 
+/*
+ * Until a header proves good, its keys go to the scratch section: they
+ * must not land in the section before, and check must still report
+ * their own errors (a bad value, a key twice) now, not once the header
+ * is fixed.
+ */
+static void discard_keys(struct parser *ps, enum rb_section_kind kind)
+{
+	memset(&ps->scratch, 0, sizeof(ps->scratch));
+	ps->scratch.kind = kind;
+	ps->cur = &ps->scratch;
+}
+
 static void section(struct parser *ps, struct span s)
 {
 	struct span inner;
 	struct span word, rest;
-	struct rb_section *sec;
+	struct rb_section *sec = NULL;
 	bool ok = false;
 
-	ps->cur = NULL; /* keys after a bad header must not land elsewhere */
+	discard_keys(ps, RB_SEC_PROGRAM); /* unknown kind: any key may follow */
 	s = strip_comment(s);
 	inner = trim((struct span){s.b + 1, s.e - 1});
 	if (s.e[-1] != ']') {
@@ -203,6 +250,8 @@ static void section(struct parser *ps, struct span s)
 	}
 	if (ok)
 		ps->cur = &ps->conf->sec[ps->conf->n++];
+	else if (sec)
+		ps->scratch.kind = sec->kind;
 }
 
 /* ports and log are per process: a port section cannot change them. */
@@ -258,8 +307,7 @@ static void key_value(struct parser *ps, struct span s)
 		error(ps, "unknown key '%.*s'", shown(key), key.b);
 		return;
 	}
-	/* After a bad section header: already reported, keys go nowhere. */
-	if (ps->cur && key_allowed(ps, k))
+	if (key_allowed(ps, k))
 		set_key(ps, k, strip_comment((struct span){eq + 1, s.e}));
 }
 
@@ -292,22 +340,31 @@ static void parse_line(struct parser *ps, struct span s)
 		key_value(ps, s);
 }
 
-/* path may be out->path itself (rb_conf_load parses the file it named). */
+/*
+ * path may be out->path itself (rb_conf_load parses the file it named).
+ * Too long, it keeps its tail, which tells more than its head.
+ */
 static void copy_path(struct rb_conf *out, const char *path)
 {
 	size_t n = strlen(path);
+	size_t at = 0;
 
-	if (n >= sizeof(out->path))
-		n = sizeof(out->path) - 1;
-	memmove(out->path, path, n);
-	out->path[n] = '\0';
+	if (n >= sizeof(out->path)) {
+		path = path_tail(path, sizeof(out->path) - 4);
+		n = strlen(path);
+		at = 3;
+	}
+	memmove(out->path + at, path, n);
+	memcpy(out->path, "...", at);
+	out->path[at + n] = '\0';
 }
 
 unsigned rb_conf_parse(struct rb_conf *out, const char *path,
 		       const char *text, size_t len, rb_conf_report_fn report,
 		       void *ctx)
 {
-	struct parser ps = {out, &out->sec[0], 0, 0, report, ctx};
+	struct parser ps = {
+		.conf = out, .cur = &out->sec[0], .report = report, .ctx = ctx};
 	const char *p;
 	const char *end;
 
@@ -379,6 +436,44 @@ static enum rb_conf_status load_fd(struct rb_conf *out, int fd,
 			     ps->ctx) ? RB_CONF_INVALID : RB_CONF_OK;
 }
 
+/* errno for "not a regular file": no open(2) fails with it. */
+#define RB_ENOTREG EMEDIUMTYPE
+
+/*
+ * Opens path for reading if it is a regular file, and looks before it
+ * opens: opening a FIFO releases a writer waiting on it, opening a
+ * device does whatever its driver does.  An O_PATH descriptor opens
+ * only the name; reopening it through /proc/self/fd reads that very
+ * inode, so a rename in between cannot slip another file in.  Without
+ * /proc (a chroot), a plain open, non-blocking, is the fallback, and
+ * load_fd() still refuses what it finds there if it is no file.
+ */
+static int open_regular(const char *path)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+	struct stat st;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	int rd = -1;
+	int saved;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		errno = RB_ENOTREG;
+	} else {
+		char self[32];
+
+		(void)snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		rd = open(self, flags);
+		if (rd < 0 && errno == ENOENT)
+			rd = open(path, flags | O_NONBLOCK);
+	}
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return rd;
+}
+
 const char *rb_conf_path(rb_getenv_fn get, bool *named)
 {
 	const char *path = get("REBIND_CONFIG");
@@ -391,16 +486,26 @@ enum rb_conf_status rb_conf_load(struct rb_conf *out, const char *path,
 				 bool required, rb_conf_report_fn report,
 				 void *ctx)
 {
-	struct parser ps = {out, NULL, 0, 0, report, ctx};
+	struct parser ps = {.conf = out, .report = report, .ctx = ctx};
 	enum rb_conf_status ret;
 	int fd;
 
 	copy_path(out, path);
 	out->n = 0;
-	/* O_NONBLOCK: a FIFO at that path must not hang the program. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* No file is named "": only REBIND_CONFIG= gives one. */
+	if (*path == '\0') {
+		if (report)
+			report(ctx, "REBIND_CONFIG is empty: unset it or name "
+				    "a file");
+		return RB_CONF_UNREADABLE;
+	}
+	fd = open_regular(path);
 	if (fd < 0 && errno == ENOENT && !required)
 		return RB_CONF_ABSENT;
+	if (fd < 0 && errno == RB_ENOTREG) {
+		error(&ps, "not a regular file");
+		return RB_CONF_UNREADABLE;
+	}
 	if (fd < 0) {
 		error(&ps, "cannot open: %s", strerror(errno));
 		return RB_CONF_UNREADABLE;

@@ -22,6 +22,15 @@ struct rb_names {
 void rb_names_find(struct rb_names *out, const char *exe, int argc,
 		   char *const argv[]);
 
+enum rb_interp_kind {
+	RB_INTERP_NONE,
+	RB_INTERP_SHELL, /* sh, bash, dash, zsh, ksh, mksh */
+	RB_INTERP_OTHER, /* python, perl, ruby, node, php, lua, tclsh */
+};
+
+/* Is the basename of path an interpreter whose script names it? */
+enum rb_interp_kind rb_names_interpreter(const char *path);
+
 /* Does the shell glob (fnmatch(3)) match any of the names? */
 bool rb_names_match(const struct rb_names *names, const char *glob);
 

@@ -11,7 +11,10 @@
 #    "env REBIND_LINGER" or FILE:LINE), exactly, for several NAME/N;
 #    explain -- python3 SCRIPT lists SCRIPT among the program names and
 #    applies its [program] section; exit 1 on a bad setting, 2 on a bad
-#    --port or an unreadable file.
+#    --port or an unreadable file; a bad option is named; a command
+#    that does not exist is said so, exit 127 (as the wrapper).
+#  - check and explain take "--" as the end of options; check "" is a
+#    usage error.
 #  - rebind -- check runs a program called check, not the subcommand.
 
 . "${srcdir:-.}/tests/integration/lib.sh" || exit 99
@@ -91,6 +94,17 @@ want_status 2
 echo "$OUT$ERR" | grep -qF "$TMP/dir.conf" || fail "$WHAT: does not name the file: $OUT $ERR"
 
 run "check missing via REBIND_CONFIG" env REBIND_CONFIG="$TMP/missing.conf" "$REBIND_BIN" check
+want_status 2
+
+# "--" ends the options, as for every subcommand.
+run "check -- GOOD" R check -- "$GOOD"
+want_status 0
+grep -qF "$GOOD: OK" "$TMP/out" || fail "$WHAT: no OK for $GOOD: $OUT $ERR"
+cp "$GOOD" "$TMP/-odd.conf"
+run "check -- -odd.conf" sh -c 'cd "$1" && exec timeout 10 "$2" check -- -odd.conf' sh "$TMP" "$REBIND_BIN"
+want_status 0
+grep -qF -- "-odd.conf: OK" "$TMP/out" || fail "$WHAT: no OK for -odd.conf: $OUT $ERR"
+run "check ''" R check ""
 want_status 2
 
 ### explain
@@ -218,6 +232,44 @@ case ", $names," in
 *) fail "$WHAT: program names '$names' lack somescript2.py" ;;
 esac
 
+# explain_names WHAT WANT PATH ARGS...: explain -- ARGS with PATH; its
+# program names must be WANT exactly and, with somescript.py among them,
+# the [program somescript.py] section must apply (linger safe-abort).
+explain_names() {
+	local what=$1 want=$2 path=$3 names
+	shift 3
+	run "$what" env REBIND_CONFIG="$CONF" PATH="$path" \
+		timeout 10 "$REBIND_BIN" explain -- "$@"
+	want_status 0
+	names=$(sed -n 's/^program names: *//p' "$TMP/out")
+	[ "$names" = "$want" ] || fail "$WHAT: program names '$names', want '$want': $OUT"
+	grep -q '^linger  *safe-abort ' "$TMP/out" ||
+		fail "$WHAT: the [program somescript.py] section does not apply: $OUT"
+}
+PYVER=$(basename "$(readlink -f "$PY")")
+
+# #!/usr/bin/env -S python3 -u: env splits the line, runs python3 from
+# PATH with -u, then the script.
+mkdir "$TMP/pybin"
+ln -s "$PY" "$TMP/pybin/python3"
+mkdir "$TMP/envs"
+printf '#!/usr/bin/env -S python3 -u\nprint("hello")\n' >"$TMP/envs/somescript.py"
+chmod +x "$TMP/envs/somescript.py"
+explain_names "explain -- env -S script" "python3, $PYVER, somescript.py" \
+	"$TMP/pybin:$PATH" "$TMP/envs/somescript.py" --verbose
+
+# A python3 in PATH that is a shell script which runs the real one (a
+# pyenv shim): the daemon is the python3 it runs, with the script.
+mkdir "$TMP/shims"
+printf '#!/bin/bash\nexec "%s" "$@"\n' "$PY" >"$TMP/shims/python3"
+chmod +x "$TMP/shims/python3"
+explain_names "explain -- python3 (a shim) somescript.py" \
+	"python3, somescript.py" "$TMP/shims:$PATH" python3 "$TMP/somescript.py"
+grep -q "^note: .*$TMP/shims/python3 is a script" "$TMP/out" ||
+	fail "$WHAT: no note that python3 is a script: $OUT"
+explain_names "explain -- env -S script, python3 a shim" \
+	"python3, somescript.py" "$TMP/shims:$PATH" "$TMP/envs/somescript.py"
+
 run "explain, REBIND_LINGER=bogus" env REBIND_CONFIG="$CONF" REBIND_LINGER=bogus \
 	"$REBIND_BIN" explain --program myd
 want_status 1
@@ -225,6 +277,17 @@ run "explain, broken file" env REBIND_CONFIG="$BAD" "$REBIND_BIN" explain
 want_status 1
 run "explain --port 0" R explain --port 0
 want_status 2
+run "explain --bogus" R explain --bogus
+want_status 2
+grep -q "^rebind: explain: '--bogus' " "$TMP/err" || fail "$WHAT: does not name the bad option: $ERR"
+run "explain --program" R explain --program
+want_status 2
+grep -q "^rebind: explain: '--program' needs a value" "$TMP/err" || fail "$WHAT: does not say what is wrong: $ERR"
+# A command that does not exist: said so, and 127 as the wrapper would.
+run "explain -- no-such-command" R explain -- rebind-no-such-command
+want_status 127
+[ -z "$OUT" ] && [ "$ERR" = "rebind: explain: rebind-no-such-command: command not found" ] ||
+	fail "$WHAT: want one line saying the command is not found: $OUT / $ERR"
 run "explain --port 70000" R explain --port 70000
 want_status 2
 run "explain, missing file" env REBIND_CONFIG="$TMP/missing.conf" "$REBIND_BIN" explain

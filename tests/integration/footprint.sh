@@ -1,8 +1,8 @@
 #!/bin/bash
 # The library writes nothing and opens no file but its config: a daemon
 # under the shim (with a config file and safe-abort) makes exactly the
-# same open(), write() and send() calls as without it, plus the one open of the
-# config file.  The loader's own opens of preloaded libraries are not the
+# same open(), write() and send() calls as without it, plus the opens of
+# the config file (by name with O_PATH, then through /proc/self/fd).  The loader's own opens of preloaded libraries are not the
 # library's doing and are left out.
 
 . "$srcdir/tests/integration/lib.sh"
@@ -42,10 +42,17 @@ writes() {
 traced plain ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}
 traced shim LD_PRELOAD="$SHIM_PRELOAD" REBIND_CONFIG="$TMP/rebind.conf"
 
-extra=$(comm -13 <(opened "$TMP/plain.trace") <(opened "$TMP/shim.trace"))
-[ "$extra" = "$TMP/rebind.conf" ] ||
+# The config is the one file: opened by name with O_PATH (its type is
+# checked before anything is opened), then read through
+# /proc/self/fd/N, so no other file can take its place in between.
+extra=$(comm -13 <(opened "$TMP/plain.trace") <(opened "$TMP/shim.trace") |
+	sed 's|^/proc/self/fd/[0-9][0-9]*$|/proc/self/fd/N|')
+[ "$extra" = "/proc/self/fd/N
+$TMP/rebind.conf" ] ||
 	fail "under the shim the program opened, besides its own files:" \
-		"'$extra' (want only $TMP/rebind.conf)"
+		"'$extra' (want only $TMP/rebind.conf, and it again as /proc/self/fd/N)"
+grep -q "\"$TMP/rebind.conf\", [A-Z_|]*O_PATH" "$TMP/shim.trace" ||
+	fail "the config was not opened by name with O_PATH: $(grep -F "$TMP/rebind.conf" "$TMP/shim.trace")"
 missing=$(comm -23 <(opened "$TMP/plain.trace") <(opened "$TMP/shim.trace"))
 [ -z "$missing" ] || fail "under the shim these opens went missing: $missing"
 [ "$(writes "$TMP/plain.trace")" -eq "$(writes "$TMP/shim.trace")" ] ||

@@ -128,6 +128,19 @@ for args in "" "0" "65536" "http" "-x"; do
 		fail "purge $args: expected exit 2 and one 'rebind: ' line, got $rc: $out"
 done
 
+# "all" is no list of ports to purge: a usage error that says so.
+out=$("$REBIND_BIN" purge all 2>&1)
+rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q '^rebind: .*explicit ports' <<<"$out" ||
+	fail "purge all: expected exit 2 and one line saying purge needs explicit ports, got $rc: $out"
+# "--" ends the options, as for every subcommand.
+P0=$(free_port)
+[ "$P0" != 0 ] || hard_error "no free port for 'purge -- PORT'"
+out=$("$REBIND_BIN" purge -- "$P0" 2>&1)
+rc=$?
+[ "$rc" = 0 ] && [ "$out" = "$P0: 0 TIME_WAIT entries destroyed" ] ||
+	fail "purge -- $P0: exit $rc: $out"
+
 HOST=127.0.0.1
 
 # 1. A server without rebind leaves TIME_WAIT; a plain restart fails.
@@ -176,6 +189,11 @@ out=$(timeout 10 env -u REBIND_PORTS "$REBIND_BIN" --purge-timewait -- "$LEGACY_
 rc=$?
 [ "$rc" = 125 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q '^rebind: --purge-timewait needs' <<<"$out" ||
 	fail "--purge-timewait without ports: exit $rc: $out"
+out=$(timeout 10 env REBIND_PORTS=all "$REBIND_BIN" --purge-timewait -- true 2>&1)
+rc=$?
+[ "$rc" = 0 ] && [ "$(wc -l <<<"$out")" = 1 ] &&
+	grep -q '^rebind: --purge-timewait: .*explicit ports.*anyway$' <<<"$out" ||
+	fail "--purge-timewait with REBIND_PORTS=all: want one warning that purge needs explicit ports, got $rc: $out"
 in_use "rebind --ports=$P" "$P" "control: rebind restart after an instance without rebind" ||
 	hard_error "rebind restarted on port $P over TIME_WAIT entries of an instance without rebind"
 if $nocap_ok; then

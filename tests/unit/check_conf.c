@@ -551,6 +551,40 @@ START_TEST(test_bad_header_drops_keys)
 }
 END_TEST
 
+/*
+ * The keys after a bad header are still checked: check promises every
+ * error, so a bad value or a key set twice there is reported now, not
+ * once the header is fixed.  Nothing lands anywhere.
+ */
+START_TEST(test_bad_header_checks_keys)
+{
+	char text[512];
+
+	(void)snprintf(text, sizeof(text),
+		       "%s\n"		  /* 1 */
+		       "linger = never\n" /* 2 */
+		       "linger = abort\n" /* 3 */
+		       "linger = off\n",  /* 4 */
+		       bad_headers[_i]);
+	ck_assert_uint_eq(parse(text), 3);
+	ck_assert_int_eq(strncmp(rep.msg[0], P ":1: ", strlen(P ":1: ")), 0);
+	ck_assert_str_eq(rep.msg[1], P ":2: linger = never: expected off, "
+				       "abort or safe-abort");
+	ck_assert_str_eq(rep.msg[2],
+			 P ":4: 'linger' is already set on line 3");
+	ck_assert_uint_eq(conf.n, 1);
+	ck_assert_uint_eq(conf.sec[0].s.set, 0);
+}
+END_TEST
+
+/* A port section refuses ports and log even when its header is bad. */
+START_TEST(test_bad_port_header_checks_kind)
+{
+	ck_assert_uint_eq(parse("[port 0]\nports = 80\n"), 2);
+	ck_assert_str_eq(rep.msg[1], P ":2: 'ports' " BELONGS);
+}
+END_TEST
+
 /* sections: at most RB_SECTIONS_MAX, the global one included -------- */
 
 /* n headers "[port 1]" ... "[port n]", one a line, then tail. */
@@ -596,7 +630,7 @@ START_TEST(test_sections_too_many)
 		       last_headers[_i]);
 	text = headers(RB_SECTIONS_MAX - 1, tail);
 	ck_assert_uint_eq(parse(text), 1);
-	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 64)");
+	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 63)");
 	ck_assert_uint_eq(conf.n, RB_SECTIONS_MAX);
 	for (unsigned i = 0; i < RB_SECTIONS_MAX; i++)
 		ck_assert_uint_eq(conf.sec[i].s.set, 0);
@@ -610,9 +644,9 @@ START_TEST(test_sections_too_many_each)
 	char *text = headers(RB_SECTIONS_MAX + 2, "");
 
 	ck_assert_uint_eq(parse(text), 3);
-	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 64)");
-	ck_assert_str_eq(rep.msg[1], P ":65: too many sections (at most 64)");
-	ck_assert_str_eq(rep.msg[2], P ":66: too many sections (at most 64)");
+	ck_assert_str_eq(rep.msg[0], P ":64: too many sections (at most 63)");
+	ck_assert_str_eq(rep.msg[1], P ":65: too many sections (at most 63)");
+	ck_assert_str_eq(rep.msg[2], P ":66: too many sections (at most 63)");
 	free(text);
 }
 END_TEST
@@ -977,15 +1011,70 @@ START_TEST(test_load_no_final_newline)
 }
 END_TEST
 
-/* A long path is cut in messages, never overflowing them. */
+/*
+ * A long path gives way in messages, as "..." and its tail: the reason
+ * stays, and the message fits the library's log line.
+ */
 START_TEST(test_load_long_path)
 {
 	char *path = repeat("/x", 4096);
+	const char *end = "/x/x: cannot open: File name too long";
+	size_t n;
 
 	ck_assert_int_eq(load(path), RB_CONF_UNREADABLE);
 	ck_assert_uint_eq(rep.n, 1);
-	ck_assert_int_eq(strncmp(rep.msg[0], "/x/x/x", 6), 0);
+	n = strlen(rep.msg[0]);
+	ck_assert_int_eq(strncmp(rep.msg[0], "...", 3), 0);
+	ck_assert_uint_ge(n, strlen(end));
+	ck_assert_str_eq(rep.msg[0] + n - strlen(end), end);
+	ck_assert_uint_le(n, 200);
 	ck_assert_uint_lt(strlen(conf.path), sizeof(conf.path));
+	free(path);
+}
+END_TEST
+
+/* The same for an error on a line: the line number and reason stay. */
+START_TEST(test_parse_long_path)
+{
+	char *path = repeat("/y", 300);
+	const char *end = "/y/y/y:2: unknown key 'colour'";
+	const char *text = "linger = abort\ncolour = blue\n";
+	size_t n;
+
+	memset(&rep, 0, sizeof(rep));
+	ck_assert_uint_eq(rb_conf_parse(&conf, path, text, strlen(text),
+					collect, &rep), 1);
+	n = strlen(rep.msg[0]);
+	ck_assert_int_eq(strncmp(rep.msg[0], "...", 3), 0);
+	ck_assert_uint_ge(n, strlen(end));
+	ck_assert_str_eq(rep.msg[0] + n - strlen(end), end);
+	ck_assert_uint_le(n, 200);
+	free(path);
+}
+END_TEST
+
+/* REBIND_CONFIG= names no file: the message names the variable. */
+START_TEST(test_load_empty_path)
+{
+	ck_assert_int_eq(load(""), RB_CONF_UNREADABLE);
+	ck_assert_uint_eq(rep.n, 1);
+	ck_assert_str_eq(rep.msg[0],
+			 "REBIND_CONFIG is empty: unset it or name a file");
+}
+END_TEST
+
+/* A path that fits is shown whole. */
+START_TEST(test_parse_path_fits)
+{
+	char *path = repeat("/y", 120);
+	const char *text = "colour = blue\n";
+	char want[256];
+
+	(void)snprintf(want, sizeof(want), "%s:1: unknown key 'colour'", path);
+	memset(&rep, 0, sizeof(rep));
+	ck_assert_uint_eq(rb_conf_parse(&conf, path, text, strlen(text),
+					collect, &rep), 1);
+	ck_assert_str_eq(rep.msg[0], want);
 	free(path);
 }
 END_TEST
@@ -1159,6 +1248,10 @@ static void add_parse(Suite *s)
 	rb_test_loop(s, "error_count", test_error_count, 8);
 	rb_test_loop(s, "bad_header_drops_keys", test_bad_header_drops_keys,
 		 NELEM(bad_headers));
+	rb_test_loop(s, "bad_header_checks_keys", test_bad_header_checks_keys,
+		     NELEM(bad_headers));
+	tcase_add_test(rb_test_tcase(s, "bad_header_checks_kind"),
+		       test_bad_port_header_checks_kind);
 	tc = rb_test_tcase(s, "sections_max");
 	tcase_add_test(tc, test_sections_max);
 	tcase_add_test(tc, test_sections_too_many_each);
@@ -1185,6 +1278,9 @@ static void add_load(Suite *s)
 	tcase_add_test(tc, test_load_crlf);
 	tcase_add_test(tc, test_load_no_final_newline);
 	tcase_add_test(tc, test_load_long_path);
+	tcase_add_test(tc, test_parse_long_path);
+	tcase_add_test(tc, test_parse_path_fits);
+	tcase_add_test(tc, test_load_empty_path);
 	tcase_add_test(tc, test_load_required);
 	tcase_add_test(tc, test_conf_path);
 	rb_test_loop(s, "load_size", test_load_size, NELEM(sizes));

@@ -69,6 +69,29 @@ static const struct find_row finds[] = {
 	 {"python3", "-u", "-m", "app"},
 	 {"python3", "app"}},
 	{"/usr/bin/python3", {"python3", "-m"}, {"python3"}},
+	/* Options read as getopt reads them: a value glued on (-mMODULE),
+	 * several letters in one word (-um MODULE, perl -wle CODE). */
+	{"/usr/bin/python3",
+	 {"python3", "-mhttp.server", "8000"},
+	 {"python3", "http.server"}},
+	{"/usr/bin/python3", {"python3", "-um", "app"}, {"python3", "app"}},
+	{"/usr/bin/python3", {"python3", "-umapp", "x"}, {"python3", "app"}},
+	{"/usr/bin/python3",
+	 {"python3", "-Wignore", "script.py"},
+	 {"python3", "script.py"}},
+	{"/usr/bin/python3",
+	 {"python3", "-c", "import app", "x.py"},
+	 {"python3"}},
+	{"/usr/bin/python3", {"python3", "-cimport app", "x.py"}, {"python3"}},
+	{"/usr/bin/python3", {"python3", "-uc", "import app", "x.py"},
+	 {"python3"}},
+	{"/usr/bin/perl", {"perl", "-wle", "print 1"}, {"perl"}},
+	{"/usr/bin/perl", {"perl", "-Mstrict", "app.pl"}, {"perl", "app.pl"}},
+	{"/usr/bin/php", {"php", "-fapp.php"}, {"php", "app.php"}},
+	{"/bin/sh",
+	 {"sh", "-eo", "pipefail", "script.sh"},
+	 {"sh", "script.sh"}},
+	{"/usr/bin/node", {"node", "--eval", "x()", "a.js"}, {"node"}},
 	{"/usr/bin/python3",
 	 {"python3", "-c", "import app; app.run()"},
 	 {"python3"}},
@@ -238,6 +261,30 @@ START_TEST(test_match_null_names)
 }
 END_TEST
 
+/* interpreter kinds: explain tells a shim (a shell script named like
+ * another interpreter) by them. */
+static const struct {
+	const char *path;
+	enum rb_interp_kind want;
+} kinds[] = {
+	{"/usr/bin/python3", RB_INTERP_OTHER},
+	{"python3.11", RB_INTERP_OTHER},
+	{"/root/.pyenv/shims/python3", RB_INTERP_OTHER},
+	{"node", RB_INTERP_OTHER},
+	{"/bin/bash", RB_INTERP_SHELL},
+	{"sh", RB_INTERP_SHELL},
+	{"ksh93", RB_INTERP_SHELL},
+	{"/usr/bin/env", RB_INTERP_NONE},
+	{"nginx", RB_INTERP_NONE},
+	{"", RB_INTERP_NONE},
+};
+
+START_TEST(test_kind)
+{
+	ck_assert_int_eq(rb_names_interpreter(kinds[_i].path), kinds[_i].want);
+}
+END_TEST
+
 /* suite -------------------------------------------------------------- */
 
 static Suite *progname_suite(void)
@@ -249,6 +296,7 @@ static Suite *progname_suite(void)
 		       test_find_points_into_args);
 	rb_test_loop(s, "script_options_per_interpreter",
 		     test_find_per_interpreter, NELEM(per_interpreter));
+	rb_test_loop(s, "interpreter_kind", test_kind, NELEM(kinds));
 	rb_test_loop(s, "match_glob", test_match, NELEM(matches));
 	tcase_add_test(rb_test_tcase(s, "match_no_names"),
 		       test_match_null_names);
