@@ -23,6 +23,7 @@
 #   results.csv  one row per round, case and configuration
 #   summary.csv  one row per case and configuration
 #   ratios.csv   cost relative to no preload, for bench/plot.gp
+#   syscalls.csv system calls per case (bench/syscalls.sh, in the table too)
 
 set -eu -o pipefail
 
@@ -246,6 +247,8 @@ main() {
 	{
 		machine
 		awk -f "$HERE/summary.awk" -v out="$OUT" "$CSV"
+		echo
+		BENCH_BUILDDIR=$B BENCH_OUT=$OUT bash "$HERE/syscalls.sh"
 	} | tee "$OUT/table.txt"
 }
 
