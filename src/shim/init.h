@@ -11,6 +11,19 @@
 /* The only symbols librebind exports: the libc functions it wraps. */
 #define RB_EXPORT __attribute__((visibility("default")))
 
+/* librebind.map exports these everywhere; where libc lacks them (musl
+ * has none of the three, glibc before 2.34 no close_range or closefrom)
+ * its headers do not declare them. */
+#ifndef HAVE_CLOSE_RANGE
+int close_range(unsigned int first, unsigned int last, int flags);
+#endif
+#ifndef HAVE_CLOSEFROM
+void closefrom(int lowfd);
+#endif
+#ifndef HAVE_FCNTL64
+int fcntl64(int fd, int cmd, ...);
+#endif
+
 /*
  * The libc functions to forward to.  The first call (normally from the
  * library's constructor) does the load stage of initialisation (libc's
