@@ -1,4 +1,5 @@
-# Turns bench/syscalls.sh's syscalls.csv (case,config,syscall,count) into
+# Turns bench/syscalls.sh's syscalls.csv (case,config,syscall,count;
+# without its header, sorted by system call) into
 # the README's table: each configuration's total, and what the floor adds
 # to no preload and rebind to the floor, system call by system call.
 
@@ -15,8 +16,6 @@ BEGIN {
 	base["safe-abort"] = "passthrough"
 }
 
-NR == 1 { next }
-
 {
 	n[$1, $2, $3] = $4 + 0
 	if (!(($1, $3) in seen)) {
@@ -25,21 +24,10 @@ NR == 1 { next }
 	}
 }
 
-# Sorts a[1..k] in place (a handful of names: insertion sort).
-function sort(a, k,    i, j, t) {
-	for (i = 2; i <= k; i++) {
-		t = a[i]
-		for (j = i - 1; j >= 1 && a[j] > t; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-}
-
 # "+3: getpid, 2 readlink" for cfg against its base configuration.
 function extra(c, cfg,    b, list, k, i, d, s, sum) {
 	b = base[cfg]
 	k = split(names[c], list, " ")
-	sort(list, k)
 	s = ""
 	for (i = 1; i <= k; i++) {
 		if (list[i] == "total")

@@ -20,28 +20,17 @@
 
 set -eu -o pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-B=${BENCH_BUILDDIR:-$(cd "$HERE/.." && pwd)}
-OUT=${BENCH_OUT:-$B/bench}
-LIBREBIND=$B/.libs/librebind.so
-PASSTHROUGH=$B/bench/.libs/passthrough.so
-BCLOSE=$B/bench/bench_close
+. "$(dirname "$0")/lib.sh"
 # A config file that sets nothing: rebind still finds and reads it.
 CONF=$HERE/../conf/rebind.conf
 CSV=$OUT/syscalls.csv
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-CONFIGS=(none passthrough rebind safe-abort)
 # bench_close runs N/10 + 1 untimed operations, then N: with N a
 # multiple of 10, the run of 2N makes 1.1 N operations more.
 N=100
 EXTRA_OPS=110
-
-unset LD_PRELOAD
-for v in "${!REBIND_@}"; do
-	unset "$v"
-done
 
 # Which counter works here: strace needs ptrace, perf needs
 # perf_event_paranoid <= 1 or root.
@@ -64,14 +53,11 @@ pick_tool() {
 # count CONFIG OUTFILE CMD...: OUTFILE gets "SYSCALL COUNT" lines, and a
 # "total COUNT" line, for CMD run under CONFIG.
 count() {
-	local cfg=$1 f=$2 raw=$TMP/raw
-	local -a env=(REBIND_CONFIG="$CONF")
+	local f=$2 raw=$TMP/raw
+	local -a env
+	config_env "$1"
+	env=(REBIND_CONFIG="$CONF" "${CONFIG_ENV[@]}")
 	shift 2
-	case $cfg in
-	passthrough) env+=("LD_PRELOAD=$PASSTHROUGH") ;;
-	rebind) env+=("LD_PRELOAD=$LIBREBIND") ;;
-	safe-abort) env+=("LD_PRELOAD=$LIBREBIND" REBIND_LINGER=safe-abort) ;;
-	esac
 	if [ "$TOOL" = strace ]; then
 		# -E: the variables reach the program, not strace itself.
 		timeout 60 strace -f -c -o "$raw" "${env[@]/#/-E}" "$@" \
@@ -110,10 +96,7 @@ whole() {
 main() {
 	local cfg f
 	for f in "$LIBREBIND" "$PASSTHROUGH" "$BCLOSE"; do
-		if [ ! -e "$f" ]; then
-			echo "bench: $f is missing: run 'make bench'" >&2
-			exit 1
-		fi
+		[ -e "$f" ] || die "$f is missing: run 'make bench'"
 	done
 	pick_tool
 	if [ -z "$TOOL" ]; then
@@ -129,7 +112,8 @@ main() {
 		per_op listen_close "$cfg"
 	done >>"$CSV"
 	echo "# System calls (counted with $TOOL; per operation: the difference between $N and $((2 * N)) operations)"
-	awk -f "$HERE/syscalls.awk" "$CSV"
+	# Sorted by system call, so each cell lists them in that order.
+	tail -n +2 "$CSV" | sort -t, -k3,3 | awk -f "$HERE/syscalls.awk"
 }
 
 main "$@"
