@@ -182,21 +182,35 @@ static int run_churn(long n, double *ns)
 	return 0;
 }
 
-static int run_dup2_close(long n, double *ns)
+static int dup2_loop(int fd, long n, double *ns)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	double t0 = now_ns();
 
-	if (fd < 0)
-		return fail("socket");
 	for (long i = 0; i < n; i++) {
-		if (dup2(fd, BC_DUP_FD) != BC_DUP_FD)
+		if (dup2(fd, BC_DUP_FD) != BC_DUP_FD) {
+			close(fd);
 			return fail("dup2");
+		}
 		close(BC_DUP_FD);
 	}
 	*ns = now_ns() - t0;
 	close(fd);
 	return 0;
+}
+
+static int run_dup2_close(long n, double *ns)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	return fd < 0 ? fail("socket") : dup2_loop(fd, n, ns);
+}
+
+/* The same on a listener: a socket rebind's table knows. */
+static int run_dup2_listener(long n, double *ns)
+{
+	int fd = open_listener(NULL);
+
+	return fd < 0 ? -1 : dup2_loop(fd, n, ns);
 }
 
 static const struct bc_case cases[] = {
@@ -205,6 +219,7 @@ static const struct bc_case cases[] = {
 	{"listen_close", "ns/op", run_listen_close},
 	{"churn", "conn/s", run_churn},
 	{"dup2_close", "ns/op", run_dup2_close},
+	{"dup2_listener", "ns/op", run_dup2_listener},
 };
 
 #define BC_NCASES (sizeof(cases) / sizeof(cases[0]))

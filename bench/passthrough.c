@@ -35,7 +35,7 @@ static struct {
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
-	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, RB_SENDMMSG_FLAGS);
 	int (*close)(int);
 	int (*close_range)(unsigned int, unsigned int, int);
 	void (*closefrom)(int);
@@ -129,7 +129,8 @@ PT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return pt.sendmsg(fd, msg, flags);
 }
 
-PT_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+PT_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
+		       RB_SENDMMSG_FLAGS flags)
 {
 	ready();
 	return pt.sendmmsg(fd, vec, n, flags);

@@ -23,38 +23,22 @@
 #   results.csv  one row per round, case and configuration
 #   summary.csv  one row per case and configuration
 #   ratios.csv   cost relative to no preload, for bench/plot.gp
+#   syscalls.csv system calls per case (bench/syscalls.sh, in the table too)
 
 set -eu -o pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-B=${BENCH_BUILDDIR:-$(cd "$HERE/.." && pwd)}
-OUT=${BENCH_OUT:-$B/bench}
-LIBREBIND=$B/.libs/librebind.so
-PASSTHROUGH=$B/bench/.libs/passthrough.so
+. "$(dirname "$0")/lib.sh"
 LEGACY=$B/legacy-server
-BCLOSE=$B/bench/bench_close
 BPROC=$B/bench/bench_proc
 BRSS=$B/bench/bench_rss
 SS=$(command -v ss || echo /usr/sbin/ss)
 LOG=$OUT/bench.log
 CSV=$OUT/results.csv
 
-CONFIGS=(none passthrough rebind safe-abort)
 MICRO=(close_file socket_close listen_close churn dup2_close)
 # Iterations per sample in the full run (about 0.1-0.2 s each here).
 declare -A ITERS=([close_file]=400000 [socket_close]=30000
 	[listen_close]=10000 [churn]=2000 [dup2_close]=200000)
-
-# Variables from the caller's shell would change what we measure.
-unset LD_PRELOAD
-for v in "${!REBIND_@}"; do
-	unset "$v"
-done
-
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
 
 settings() {
 	if [ "${BENCH_QUICK:-}" = 1 ]; then
@@ -86,14 +70,9 @@ check_inputs() {
 
 # run_in CONFIG CMD...: CMD under that configuration, bounded in time.
 run_in() {
-	local -a env=(env)
-	case $1 in
-	passthrough) env+=("LD_PRELOAD=$PASSTHROUGH") ;;
-	rebind) env+=("LD_PRELOAD=$LIBREBIND") ;;
-	safe-abort) env+=("LD_PRELOAD=$LIBREBIND" REBIND_LINGER=safe-abort) ;;
-	esac
+	config_env "$1"
 	shift
-	timeout 120 "${env[@]}" "$@" 2>>"$LOG"
+	timeout 120 env "${CONFIG_ENV[@]}" "$@" 2>>"$LOG"
 }
 
 # The configurations, rotated by round number so none always runs first.
@@ -246,6 +225,8 @@ main() {
 	{
 		machine
 		awk -f "$HERE/summary.awk" -v out="$OUT" "$CSV"
+		echo
+		BENCH_BUILDDIR=$B BENCH_OUT=$OUT bash "$HERE/syscalls.sh"
 	} | tee "$OUT/table.txt"
 	hold_row | tee -a "$OUT/table.txt"
 }

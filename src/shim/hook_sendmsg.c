@@ -58,7 +58,8 @@ RB_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 }
 
 /* Only the first ret messages were sent. */
-RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
+		       RB_SENDMMSG_FLAGS flags)
 {
 	int ret = rb_real()->sendmmsg(fd, vec, n, flags);
 	int saved = errno;

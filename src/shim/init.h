@@ -11,11 +11,25 @@
 /* The only symbols librebind exports: the libc functions it wraps. */
 #define RB_EXPORT __attribute__((visibility("default")))
 
+/* librebind.map exports these everywhere; where libc lacks them (musl
+ * has none of the three, glibc before 2.34 no close_range or closefrom)
+ * its headers do not declare them. */
+#ifndef HAVE_CLOSE_RANGE
+int close_range(unsigned int first, unsigned int last, int flags);
+#endif
+#ifndef HAVE_CLOSEFROM
+void closefrom(int lowfd);
+#endif
+#ifndef HAVE_FCNTL64
+int fcntl64(int fd, int cmd, ...);
+#endif
+
 /*
  * The libc functions to forward to.  The first call (normally from the
- * library's constructor) initialises rebind; a call that arrives while
- * initialisation is under way, in another thread or re-entrantly, gets
- * raw system calls instead of waiting, so no hook can ever block.
+ * library's constructor) does the load stage of initialisation (libc's
+ * functions, the environment; no system call); a call that arrives while
+ * it is under way, in another thread or re-entrantly, gets raw system
+ * calls instead of waiting, so no hook can ever block on it.
  */
 const struct rb_real *rb_real_slow(void);
 
@@ -32,7 +46,14 @@ static inline const struct rb_real *rb_real(void)
 	return rb_real_slow();
 }
 
-/* The frozen policy; a disabled one until initialisation is done. */
+/*
+ * The frozen policy.  The first call builds it: reads the config file,
+ * works out the program's names, checks descriptor 2 and reports a bad
+ * setting.  Never call it on the close path.  A call during the load
+ * stage, or from a signal handler that interrupted the build, gets a
+ * disabled policy; one from another thread waits for the build (a
+ * second at most).
+ */
 const struct rb_policy *rb_policy(void);
 
 /*

@@ -4,15 +4,17 @@
 #include "core/progname.h"
 
 /*
- * This process's names for [program NAME] sections.  glibc hands every
- * constructor the program's arguments; the library's constructor passes
- * them here first.  When a hook initialised the library earlier (from
- * another library's constructor), only argv[0] is known: then the names
- * are argv[0] and the executable, without a script.
+ * This process's names for [program NAME] sections, worked out only
+ * when a config file has such a section and a socket first needs the
+ * policy.  The arguments come from a copy made at load where libc hands
+ * them to constructors (glibc), else from /proc/self/cmdline then.
  */
-void rb_shim_set_args(int argc, char **argv);
 
-/* Call once, at initialisation: the executable's path is kept here. */
+/* At load: copy the arguments before the program can rewrite them (a
+ * process title written over argv).  No system call. */
+void rb_shim_keep_args(int argc, char *const argv[]);
+
+/* Fill out; its names point into this module's buffers. */
 void rb_shim_names(struct rb_names *out);
 
 #endif

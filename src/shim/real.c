@@ -48,7 +48,8 @@ static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags)
 	return syscall(SYS_sendmsg, fd, m, flags);
 }
 
-static int sys_sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+static int sys_sendmmsg(int fd, struct mmsghdr *v, unsigned int n,
+			RB_SENDMMSG_FLAGS flags)
 {
 	return (int)syscall(SYS_sendmmsg, fd, v, n, flags);
 }

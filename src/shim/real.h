@@ -20,7 +20,11 @@ typedef int (*rb_accept_fn)(int, struct sockaddr *, socklen_t *);
 typedef int (*rb_accept4_fn)(int, struct sockaddr *, socklen_t *, int);
 typedef int (*rb_setsockopt_fn)(int, int, int, const void *, socklen_t);
 typedef ssize_t (*rb_sendmsg_fn)(int, const struct msghdr *, int);
-typedef int (*rb_sendmmsg_fn)(int, struct mmsghdr *, unsigned int, int);
+#ifndef RB_SENDMMSG_FLAGS /* configure: unsigned int with musl */
+#define RB_SENDMMSG_FLAGS int
+#endif
+typedef int (*rb_sendmmsg_fn)(int, struct mmsghdr *, unsigned int,
+			      RB_SENDMMSG_FLAGS);
 typedef int (*rb_close_fn)(int);
 typedef int (*rb_close_range_fn)(unsigned int, unsigned int, int);
 typedef void (*rb_closefrom_fn)(int);

@@ -285,13 +285,16 @@ static void note_user(int fd, unsigned flag, struct rb_fdent *e)
 void rb_sock_user_option(const struct rb_real *r, int fd, int level,
 			 int name)
 {
-	const struct rb_policy *p = rb_policy();
+	const struct rb_policy *p;
 	struct rb_sockpolicy sp;
 	struct rb_fdent e = {0};
 	int saved = errno;
 
-	if (!p->enabled || level != SOL_SOCKET ||
-	    (name != SO_REUSEADDR && name != SO_LINGER))
+	if (level != SOL_SOCKET || (name != SO_REUSEADDR && name != SO_LINGER))
+		return;
+	/* Only now: the policy's first use reads the config file. */
+	p = rb_policy();
+	if (!p->enabled)
 		return;
 	note_user(fd, name == SO_REUSEADDR ? RB_FD_USER_REUSE
 					    : RB_FD_USER_LINGER, &e);

@@ -113,14 +113,15 @@ wait_ready() {
 
 # outcome WHAT [ON_OTHER]: what became of the server started last.  Sets
 # OUTCOME to "starts" (it listened; it is stopped again) or "in use" (it
-# exited 2 with "Address already in use").  Any other end is reported,
+# exited 2 with "Address already in use", musl's "Address in use").  Any
+# other end is reported,
 # with WHAT, by ON_OTHER: fail, or hard_error where a control ended so.
 outcome() {
 	if wait_ready; then
 		stop
 		OUTCOME=starts
 	elif [ "$SRV_STATUS" = 2 ] &&
-		grep -q 'Address already in use' "$SRV_ERR"; then
+		grep -qE 'Address (already )?in use' "$SRV_ERR"; then
 		OUTCOME="in use"
 	else
 		"${2:-fail}" "$1: exit $SRV_STATUS: $(cat "$SRV_ERR")"
