@@ -145,11 +145,14 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 	return flags;
 }
 
+/* Record e's flags for fd, keeping the program's own options that
+ * another thread may note meanwhile (only those bits survive). */
 static void store(int fd, const struct rb_fdent *e)
 {
 	static _Atomic int warned;
 
-	if (!rb_fdtab_set(fd, e) && !atomic_exchange(&warned, 1))
+	if (!rb_fdtab_update(fd, e, e->flags, ~(unsigned)RB_FD_USER_MASK) &&
+	    !atomic_exchange(&warned, 1))
 		rb_log_msg(RB_LOG_INFO, "cannot track a descriptor (above ",
 			   "1048575, or no memory): passed through untouched");
 }
@@ -268,18 +271,26 @@ int rb_sock_bind_retry(const struct rb_real *r, int fd,
 	return -1;
 }
 
+/*
+ * One atomic change of the entry: a dup() in another thread may clear
+ * the safe-abort flag at the same moment, and must not find it set again.
+ * OVERRIDE never changes during an entry's life, so reading it first is
+ * enough.
+ */
 static void note_user(int fd, unsigned flag, struct rb_fdent *e)
 {
+	unsigned clear = 0;
+
 	if (!rb_sock_entry(fd, e)) {
 		e->flags = 0;
 		e->gen = rb_fork_gen();
 		if (!rb_sock_cookie(fd, &e->cookie))
 			return;
 	}
-	e->flags |= flag;
 	if (flag == RB_FD_USER_LINGER && !(e->flags & RB_FD_OVERRIDE))
-		e->flags &= ~(unsigned)(RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT);
-	store(fd, e);
+		clear = RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT;
+	e->flags = (e->flags & ~clear) | flag;
+	(void)rb_fdtab_update(fd, e, flag, clear);
 }
 
 void rb_sock_user_option(const struct rb_real *r, int fd, int level,
@@ -305,7 +316,7 @@ void rb_sock_user_option(const struct rb_real *r, int fd, int level,
 static void drop_safe_abort(int fd, struct rb_fdent *e)
 {
 	e->flags &= ~(unsigned)RB_FD_SAFE_ABORT;
-	(void)rb_fdtab_set(fd, e);
+	(void)rb_fdtab_update(fd, e, 0, RB_FD_SAFE_ABORT);
 }
 
 void rb_sock_shared(int fd)
