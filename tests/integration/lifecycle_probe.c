@@ -357,6 +357,14 @@ static int accept_from(int lfd, int cli, enum how how)
 	return srv;
 }
 
+/* The client speaks first, as clients do: safe-abort resets only a
+ * connection whose peer has sent something. */
+static void client_speaks(int srv, int cli)
+{
+	if (!probe_send_all(cli, "hi", 2, WAIT_MS) || !recv_exact(srv, "hi", 2))
+		fail("client %d -> fd %d: request lost", cli, srv);
+}
+
 /* A new connection through lfd, registered; returns the server side. */
 static int new_conn(int lfd, enum how how, int *cli)
 {
@@ -368,6 +376,7 @@ static int new_conn(int lfd, enum how how, int *cli)
 	srv = accept_from(lfd, *cli, how);
 	if (srv < 0)
 		return -1;
+	client_speaks(srv, *cli);
 	reg_add(*cli, R_CLIENT, -1);
 	reg_add(srv, R_CONN, *cli);
 	return srv;
@@ -423,6 +432,9 @@ static void expect_eof_then(int cli, enum outcome o, unsigned lp, unsigned cp)
 		     end < 0 ? "nothing" : strerror(end));
 		return;
 	}
+	/* Acknowledge the FIN now, not after the delayed-ACK timer:
+	 * safe-abort's reset answers that acknowledgement. */
+	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
 	if (o == O_RESET && !wait_state(cli, TCP_CLOSE)) {
 		fail("client %d: want FIN then reset, stays %s", cli,
 		     state_name(probe_tcp_state(cli)));
@@ -568,6 +580,7 @@ static int tw_round(unsigned *ports)
 
 		if (srv < 0)
 			return n;
+		client_speaks(srv, cli);
 		ports[n++] = probe_port(cli, false);
 		if (!probe_send_all(srv, reply, sizeof(reply), WAIT_MS) ||
 		    !recv_exact(cli, reply, sizeof(reply)))
@@ -834,6 +847,8 @@ static bool range_make(struct range_set *s)
 		return false;
 	s->srv[0] = accept_from(L, s->cli[0], A_ACCEPT);
 	s->srv[1] = accept_from(L, s->cli[1], A_ACCEPT4);
+	for (int i = 0; i < 2 && s->srv[i] >= 0; i++)
+		client_speaks(s->srv[i], s->cli[i]);
 	s->pw = dup(s->p[1]);
 	s->file_rw = open(tmpfile_path, O_WRONLY | O_TRUNC);
 	s->udp_tx = socket(AF_INET, SOCK_DGRAM, 0);
