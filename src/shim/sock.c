@@ -70,11 +70,22 @@ static bool set_reuseaddr(const struct rb_real *r, int fd, int on)
 			     sizeof(on)) == 0;
 }
 
-static bool set_abort(const struct rb_real *r, int fd)
+/* linger {1,0}; the value it replaces goes to u, when given, so that a
+ * listen() that fails can put it back. */
+static bool set_abort(const struct rb_real *r, int fd,
+		      struct rb_listen_undo *u)
 {
 	const struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	socklen_t len = sizeof(struct linger);
 
-	return r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0;
+	if (u && getsockopt(fd, SOL_SOCKET, SO_LINGER, &u->old_linger,
+			    &len) != 0)
+		return false;
+	if (r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+		return false;
+	if (u)
+		u->linger = true;
+	return true;
 }
 
 static void line_start(struct rb_line *l, const struct rb_tcp *t)
@@ -112,7 +123,8 @@ static bool reuse_wanted(int fd, const struct rb_sockpolicy *sp,
  * flags that describe the result.
  */
 static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
-		      const struct rb_sockpolicy *sp, unsigned user)
+		      const struct rb_sockpolicy *sp, unsigned user,
+		      struct rb_listen_undo *u)
 {
 	unsigned flags = RB_FD_LISTENER | user;
 	unsigned mine = sp->override ? 0 : user;
@@ -123,11 +135,13 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 		flags |= RB_FD_OVERRIDE;
 	line_start(&l, t);
 	if (reuse_wanted(fd, sp, mine) && set_reuseaddr(r, fd, 1)) {
+		if (u)
+			u->reuse = true;
 		rb_fmt_str(&l, " SO_REUSEADDR=1");
 		over |= user & RB_FD_USER_REUSE;
 	}
 	if (!(mine & RB_FD_USER_LINGER)) {
-		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd)) {
+		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd, u)) {
 			rb_fmt_str(&l, " SO_LINGER={1,0} (abort)");
 			over |= user & RB_FD_USER_LINGER;
 		}
@@ -145,22 +159,39 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 	return flags;
 }
 
+/* Said once per process: descriptors the table cannot hold. */
+static void untracked(void)
+{
+	static _Atomic int warned;
+
+	if (!atomic_exchange(&warned, 1))
+		rb_log_msg(RB_LOG_INFO, "cannot track a descriptor (above ",
+			   "1048575, or no memory): passed through untouched");
+}
+
+/* Beyond the table: rebind leaves such a descriptor as it is, since it
+ * could not tell later what it did to it. */
+static bool beyond(int fd)
+{
+	if (fd < RB_FDTAB_MAX)
+		return false;
+	untracked();
+	return true;
+}
+
 /* Record e's flags for fd, keeping the program's own options that
  * another thread may note meanwhile (only those bits survive). */
 static void store(int fd, const struct rb_fdent *e)
 {
-	static _Atomic int warned;
-
-	if (!rb_fdtab_update(fd, e, e->flags, ~(unsigned)RB_FD_USER_MASK) &&
-	    !atomic_exchange(&warned, 1))
-		rb_log_msg(RB_LOG_INFO, "cannot track a descriptor (above ",
-			   "1048575, or no memory): passed through untouched");
+	if (!rb_fdtab_update(fd, e, e->flags, ~(unsigned)RB_FD_USER_MASK))
+		untracked();
 }
 
 /* Returns the flags recorded for the listener fd. */
 static unsigned record_listener(const struct rb_real *r,
 				const struct rb_policy *p, int fd,
-				unsigned user, struct rb_sockpolicy *sp)
+				unsigned user, struct rb_sockpolicy *sp,
+				struct rb_listen_undo *u)
 {
 	struct rb_fdent e = {.flags = RB_FD_IGNORED | user,
 			     .gen = rb_fork_gen()};
@@ -169,24 +200,46 @@ static unsigned record_listener(const struct rb_real *r,
 	if (!rb_sock_cookie(fd, &e.cookie))
 		return 0;
 	if (tcp_bound(fd, &t) && rb_policy_for_port(p, t.port, sp))
-		e.flags = apply(r, fd, &t, sp, user);
+		e.flags = apply(r, fd, &t, sp, user, u);
 	store(fd, &e);
+	if (u)
+		u->stored = true;
 	return e.flags;
 }
 
-void rb_sock_listen(const struct rb_real *r, int fd)
+void rb_sock_listen(const struct rb_real *r, int fd,
+		    struct rb_listen_undo *u)
 {
 	const struct rb_policy *p = rb_policy();
 	struct rb_sockpolicy sp;
-	struct rb_fdent e;
 	int saved = errno;
 
-	if (p->enabled) {
-		unsigned user = rb_sock_entry(fd, &e) ? e.flags : 0;
+	*u = (struct rb_listen_undo){0};
+	if (p->enabled && !beyond(fd)) {
+		unsigned user = 0;
 
-		user &= RB_FD_USER_MASK;
-		(void)record_listener(r, p, fd, user, &sp);
+		u->entry = rb_sock_entry(fd, &u->old);
+		if (u->entry)
+			user = u->old.flags & RB_FD_USER_MASK;
+		(void)record_listener(r, p, fd, user, &sp, u);
 	}
+	errno = saved;
+}
+
+void rb_sock_listen_failed(const struct rb_real *r, int fd,
+			   const struct rb_listen_undo *u)
+{
+	int saved = errno;
+
+	if (u->reuse)
+		(void)set_reuseaddr(r, fd, 0);
+	if (u->linger)
+		(void)r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &u->old_linger,
+				    sizeof(u->old_linger));
+	if (u->entry)
+		(void)rb_fdtab_set(fd, &u->old);
+	else if (u->stored)
+		rb_fdtab_clear(fd);
 	errno = saved;
 }
 
@@ -197,14 +250,16 @@ void rb_sock_listen(const struct rb_real *r, int fd)
  * gets them directly.
  */
 static unsigned adopt(const struct rb_real *r, const struct rb_policy *p,
-		      int lfd, int cfd)
+		      int lfd, int cfd, unsigned user)
 {
 	struct rb_sockpolicy sp;
-	unsigned flags = record_listener(r, p, lfd, 0, &sp);
+	unsigned flags = record_listener(r, p, lfd, user, &sp, NULL);
 	struct rb_tcp t;
 
+	/* The connection inherited the program's own options from the
+	 * listener: those stay, as they do on the listener. */
 	if ((flags & RB_FD_LISTENER) && tcp_bound(cfd, &t))
-		(void)apply(r, cfd, &t, &sp, 0);
+		(void)apply(r, cfd, &t, &sp, user, NULL);
 	return flags;
 }
 
@@ -226,13 +281,14 @@ void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd, uint32_t gen)
 	int saved = errno;
 
 	rb_fdtab_clear(cfd);
-	if (!p->enabled)
+	if (!p->enabled || beyond(lfd))
 		return;
 	/* A stale entry (libc closed the old socket where no hook saw it)
-	 * must not hide a listener that needs adopting. */
+	 * must not hide a listener that needs adopting, nor must the
+	 * program's own option, set on a listener it inherited. */
 	flags = rb_sock_entry(lfd, &le) ? le.flags : 0;
-	if (flags == 0)
-		flags = adopt(r, p, lfd, cfd);
+	if (!(flags & (RB_FD_LISTENER | RB_FD_IGNORED)))
+		flags = adopt(r, p, lfd, cfd, flags & RB_FD_USER_MASK);
 	if (flags & RB_FD_CHILD_SAFE)
 		track_connection(cfd, flags, gen);
 	errno = saved;
@@ -309,7 +365,7 @@ void rb_sock_user_option(const struct rb_real *r, int fd, int level,
 	/* override = yes: a listener keeps rebind's values. */
 	if ((e.flags & RB_FD_LISTENER) && (e.flags & RB_FD_OVERRIDE))
 		(void)record_listener(r, p, fd, e.flags & RB_FD_USER_MASK,
-				      &sp);
+				      &sp, NULL);
 	errno = saved;
 }
 
