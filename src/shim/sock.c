@@ -12,10 +12,14 @@
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
 
 struct rb_tcp {
 	int family;
 	unsigned port;
+	bool mptcp;
 };
 
 bool rb_sock_cookie(int fd, uint64_t *out)
@@ -49,19 +53,32 @@ static bool get_int(int fd, int name, int *out)
 	return getsockopt(fd, SOL_SOCKET, name, out, &len) == 0;
 }
 
-/* Is fd a bound IPv4/IPv6 TCP socket?  SCTP is SOCK_STREAM too. */
+/*
+ * TCP, or MPTCP (made with IPPROTO_MPTCP or switched by mptcpize): its
+ * listeners and TIME_WAIT entries take SO_REUSEADDR as TCP's do.  SCTP
+ * is SOCK_STREAM too, and stays out.
+ */
+static bool tcp_like(int fd, bool *mptcp)
+{
+	int proto = 0;
+
+	if (!get_int(fd, SO_PROTOCOL, &proto))
+		return false;
+	*mptcp = proto == IPPROTO_MPTCP;
+	return proto == IPPROTO_TCP || *mptcp;
+}
+
+/* Is fd a bound IPv4/IPv6 TCP (or MPTCP) socket? */
 static bool tcp_bound(int fd, struct rb_tcp *out)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
-	int proto = 0;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		return false;
 	out->family = ss.ss_family;
 	out->port = addr_port((struct sockaddr *)&ss, len);
-	return out->port != 0 && get_int(fd, SO_PROTOCOL, &proto) &&
-	       proto == IPPROTO_TCP;
+	return out->port != 0 && tcp_like(fd, &out->mptcp);
 }
 
 static bool set_reuseaddr(const struct rb_real *r, int fd, int on)
@@ -145,7 +162,9 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 			rb_fmt_str(&l, " SO_LINGER={1,0} (abort)");
 			over |= user & RB_FD_USER_LINGER;
 		}
-		if (sp->linger == RB_LINGER_SAFE_ABORT) {
+		/* The kernel has no TCP_LINGER2 for MPTCP: their closes
+		 * stay ordinary. */
+		if (sp->linger == RB_LINGER_SAFE_ABORT && !t->mptcp) {
 			flags |= RB_FD_CHILD_SAFE;
 			rb_fmt_str(&l, " safe-abort on close");
 			over |= user & RB_FD_USER_LINGER;
@@ -299,21 +318,21 @@ static bool retry_allowed(int fd, const struct sockaddr *addr,
 {
 	struct rb_sockpolicy sp;
 	struct rb_fdent e;
-	int proto = 0;
 	int cur = 1;
+	bool mptcp;
 	unsigned port = addr ? addr_port(addr, len) : 0;
 
 	return rb_policy_for_port(rb_policy(), port, &sp) && sp.reuseaddr &&
 	       (sp.override ||
 		!(rb_sock_entry(fd, &e) && (e.flags & RB_FD_USER_REUSE))) &&
-	       get_int(fd, SO_PROTOCOL, &proto) && proto == IPPROTO_TCP &&
-	       get_int(fd, SO_REUSEADDR, &cur) && cur == 0;
+	       tcp_like(fd, &mptcp) && get_int(fd, SO_REUSEADDR, &cur) &&
+	       cur == 0;
 }
 
 int rb_sock_bind_retry(const struct rb_real *r, int fd,
 		       const struct sockaddr *addr, socklen_t len)
 {
-	struct rb_tcp t;
+	struct rb_tcp t = {0};
 
 	if (!retry_allowed(fd, addr, len) || !set_reuseaddr(r, fd, 1))
 		return -1;
