@@ -54,11 +54,11 @@ RB_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	return r->close_range(first, last, flags);
 }
 
+/* glibc closes everything from 0 when lowfd is negative. */
 RB_EXPORT void closefrom(int lowfd)
 {
 	const struct rb_real *r = rb_real();
 
-	if (lowfd >= 0)
-		closing_range(r, (unsigned int)lowfd, ~0U);
+	closing_range(r, lowfd < 0 ? 0U : (unsigned int)lowfd, ~0U);
 	r->closefrom(lowfd);
 }

@@ -933,6 +933,78 @@ static void range_step(const char *name, bool use_closefrom)
 	end();
 }
 
+/*
+ * closefrom(-1): glibc closes everything from 0, so the hook must treat a
+ * negative start as 0.  It closes stdout too, so it runs in a child of
+ * its own, which makes a listener, forks the client (before the
+ * connection exists: the fork does not make its close a shared one),
+ * accepts, replies, calls closefrom(-1) and exits with the client's
+ * verdict: 0 ordinary close, 1 EOF then reset, 2 reset without EOF, 3
+ * anything else.
+ */
+static int negative_client(unsigned port)
+{
+	char buf[4];
+	int err;
+	int cli = probe_connect(port);
+
+	if (cli < 0 || !probe_send_all(cli, "hi", 2, WAIT_MS) ||
+	    probe_recv_upto(cli, buf, 3, WAIT_MS, &err) != 3)
+		return 3;
+	if (probe_recv_upto(cli, buf, 1, WAIT_MS, &err) != 0)
+		return 3;
+	if (err == ECONNRESET)
+		return 2;
+	if (err != 0)
+		return 3;
+	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
+	return probe_tcp_state(cli) == TCP_CLOSE ? 1 : 0;
+}
+
+static int negative_server(void)
+{
+	int lfd = probe_listener(0);
+	unsigned port = lfd < 0 ? 0 : probe_port(lfd, false);
+	pid_t pid = port ? fork() : -1;
+	int srv, st;
+
+	if (pid == 0) {
+		close(lfd);
+		_exit(negative_client(port));
+	}
+	srv = pid < 0 ? -1 : accept(lfd, NULL, NULL);
+	if (srv < 0 || !recv_exact(srv, "hi", 2) ||
+	    !probe_send_all(srv, "bye", 3, WAIT_MS) ||
+	    !probe_settle(srv, WAIT_MS))
+		return 4;
+	closefrom(-1);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 4;
+	return WEXITSTATUS(st);
+}
+
+static void step_closefrom_negative(void)
+{
+	static const int verdict[] = {[O_ORDINARY] = 0, [O_RESET] = 1,
+				      [O_ABORT] = 2};
+	enum outcome o = expect_for(K_LAST);
+	pid_t pid;
+	int st;
+
+	begin("closefrom_negative");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(negative_server());
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		fail("child failed");
+	else if (WEXITSTATUS(st) != verdict[o])
+		fail("the client saw verdict %d, want %d (0 ordinary, 1 "
+		     "reset after EOF, 2 reset, 3 other, 4 setup)",
+		     WEXITSTATUS(st), verdict[o]);
+	end();
+}
+
 /* --- steps: closes no hook sees ------------------------------------- */
 
 static void raw_close(int fd)
@@ -1647,6 +1719,7 @@ static void run_steps(void)
 	step_fcntl_other();
 	range_step("close_range", false);
 	range_step("closefrom", true);
+	step_closefrom_negative();
 	libc_close_pipe();
 	libc_close_file();
 	libc_close_udp();
