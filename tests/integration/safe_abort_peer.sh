@@ -16,7 +16,7 @@
 N=5
 REPLY=1000
 
-# server.py reply|greet N: "ready PORT", then per connection: reply reads
+# server.py reply|greet N REPLY: "ready PORT", then per connection: reply reads
 # the request line and sends REPLY bytes, greet sends a greeting without
 # reading; then close() and "closed" on stdout.
 cat >"$TMP/server.py" <<'PY'
@@ -81,13 +81,13 @@ for _ in range(n):
 srv.wait(timeout=5)
 PY
 
-# greet.py N -- SERVER...: N clients connect without blocking and look at
+# greet.py N REPLY -- SERVER...: N clients connect without blocking and look at
 # the connect only after the server closed (and 200 ms more, or until an
 # error shows).  One line each: "connected GREETING eof" or "failed ERR".
 cat >"$TMP/greet.py" <<'PY'
 import errno, os, select, socket, subprocess, sys
 n = int(sys.argv[1])
-srv = subprocess.Popen(sys.argv[3:], stdout=subprocess.PIPE, text=True)
+srv = subprocess.Popen(sys.argv[4:], stdout=subprocess.PIPE, text=True)
 port = int(srv.stdout.readline().split()[1])
 for _ in range(n):
     s = socket.socket()
@@ -111,38 +111,29 @@ for _ in range(n):
 srv.wait(timeout=5)
 PY
 
-# fin_run WHAT VAR=VALUE...: sets OUT, the clients' lines.
-fin_run() {
-	local what=$1
-	shift
-	OUT=$(timeout 60 env "$@" "$PYTHON3" "$TMP/fin.py" $N $REPLY -- \
-		"$PYTHON3" "$TMP/server.py" reply $N $REPLY 2>&1) ||
-		hard_error "$what: $OUT"
+# drive SCRIPT MODE WHAT VAR=VALUE...: SCRIPT's clients against the
+# server in MODE, with VAR=VALUE for both; WANT must be every client's
+# line, else ON_BAD (fail, or hard_error for a control) says so.
+drive() {
+	local script=$1 mode=$2 what=$3 out
+	shift 3
+	out=$(timeout 60 env "$@" "$PYTHON3" "$TMP/$script" $N $REPLY -- \
+		"$PYTHON3" "$TMP/server.py" "$mode" $N $REPLY 2>&1) ||
+		hard_error "$what: $out"
+	[ "$(grep -cx "$WANT" <<<"$out")" -eq $N ] ||
+		"$ON_BAD" "$what: want '$WANT' $N times, got:
+$(sort <<<"$out" | uniq -c)"
 }
-want_fin="eof $REPLY dropped"
-fin_run control ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}
-[ "$(grep -cx "$want_fin" <<<"$OUT")" -eq $N ] ||
-	hard_error "control: want '$want_fin' $N times, got: $OUT"
-fin_run safe-abort LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
-[ "$(grep -cx "$want_fin" <<<"$OUT")" -eq $N ] ||
-	fail "(a) FIN lost: want '$want_fin' $N times, got:
-$(sort <<<"$OUT" | uniq -c)"
+CONTROL=${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}
+UNDER=(LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort)
 
-greet_run() {
-	local what=$1
-	shift
-	OUT=$(timeout 60 env "$@" "$PYTHON3" "$TMP/greet.py" $N -- \
-		"$PYTHON3" "$TMP/server.py" greet $N 2>&1) ||
-		hard_error "$what: $OUT"
-}
-want_greet="connected 220_greetings eof"
-greet_run control ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}
-[ "$(grep -cx "$want_greet" <<<"$OUT")" -eq $N ] ||
-	hard_error "control: want '$want_greet' $N times, got: $OUT"
-greet_run safe-abort LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
-[ "$(grep -cx "$want_greet" <<<"$OUT")" -eq $N ] ||
-	fail "(b) greeting: want '$want_greet' $N times, got:
-$(sort <<<"$OUT" | uniq -c)"
+WANT="eof $REPLY dropped"
+ON_BAD=hard_error drive fin.py reply "(a) control" $CONTROL
+ON_BAD=fail drive fin.py reply "(a) FIN lost" "${UNDER[@]}"
+
+WANT="connected 220_greetings eof"
+ON_BAD=hard_error drive greet.py greet "(b) control" $CONTROL
+ON_BAD=fail drive greet.py greet "(b) greeting" "${UNDER[@]}"
 
 # (c) In a network namespace of our own, loopback with 20 ms each way:
 # the FIN is still in flight when close() returns; every client must

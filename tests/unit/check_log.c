@@ -410,6 +410,14 @@ START_TEST(test_fd_closed)
 }
 END_TEST
 
+/* Log to the pipe, whose reader then goes away. */
+static void reader_gone(void)
+{
+	rb_log_init(RB_LOG_DEBUG, pipe_fds[1]);
+	ck_assert_int_eq(close(pipe_fds[0]), 0);
+	pipe_fds[0] = -1;
+}
+
 /*
  * The reader of the pipe has gone: the write fails with EPIPE and would
  * raise SIGPIPE, whose default action ends the process.  The line must
@@ -419,9 +427,7 @@ START_TEST(test_reader_gone)
 {
 	sigset_t before, after, pending;
 
-	rb_log_init(RB_LOG_DEBUG, pipe_fds[1]);
-	ck_assert_int_eq(close(pipe_fds[0]), 0);
-	pipe_fds[0] = -1;
+	reader_gone();
 	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, NULL, &before), 0);
 	errno = EINTR;
 	rb_log_msg(RB_LOG_ERROR, "reader gone", NULL);
@@ -439,9 +445,7 @@ START_TEST(test_reader_gone_pending)
 {
 	sigset_t pipe_only, old, pending;
 
-	rb_log_init(RB_LOG_DEBUG, pipe_fds[1]);
-	ck_assert_int_eq(close(pipe_fds[0]), 0);
-	pipe_fds[0] = -1;
+	reader_gone();
 	ck_assert_int_eq(sigemptyset(&pipe_only), 0);
 	ck_assert_int_eq(sigaddset(&pipe_only, SIGPIPE), 0);
 	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &pipe_only, &old), 0);
