@@ -56,9 +56,21 @@ static inline unsigned rb_fdtab_flags(int fd)
 	return f ? atomic_load_explicit(&f[fd], memory_order_acquire) : 0;
 }
 bool rb_fdtab_get(int fd, struct rb_fdent *out);
-/* Returns false when fd is outside the table, or the table cannot be
- * mapped (nothing stored). */
+/*
+ * Replace fd's entry with *e, whatever it held: for a socket the table
+ * did not know.  Returns false when fd is outside the table, or the
+ * table cannot be mapped (nothing stored).
+ */
 bool rb_fdtab_set(int fd, const struct rb_fdent *e);
+/*
+ * Change the flags of fd's entry for socket e->cookie in one atomic step:
+ * flags = (flags & ~clear) | set, so a concurrent change of other bits is
+ * never lost.  Without such an entry (none, or a stale one for another
+ * socket), store a new one with flags set and e's cookie and gen, unless
+ * set is 0.  Returns as rb_fdtab_set().
+ */
+bool rb_fdtab_update(int fd, const struct rb_fdent *e, unsigned set,
+		     unsigned clear);
 void rb_fdtab_clear(int fd);
 /* One past the highest fd ever stored: bounds loops over ranges. */
 unsigned rb_fdtab_end(void);

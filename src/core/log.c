@@ -3,9 +3,10 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
-#include <string.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,6 +92,30 @@ static int log_fd_same(void)
 	       st.st_dev == log_dev && st.st_ino == log_ino;
 }
 
+/*
+ * write(2) that never raises SIGPIPE: stderr may be a pipe or socket
+ * whose reader has gone, and the default action would kill the program
+ * over a log line.  SIGPIPE is blocked in this thread for the write;
+ * one the write raised is then taken back (a SIGPIPE already pending
+ * before stays pending).  Signal-safe: only system calls.
+ */
+static void write_quietly(int fd, const char *buf, size_t len)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t pipe_only, old, pending;
+	bool was_pending;
+
+	(void)sigemptyset(&pipe_only);
+	(void)sigaddset(&pipe_only, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &pipe_only, &old) != 0)
+		return;
+	was_pending = sigpending(&pending) == 0 &&
+		      sigismember(&pending, SIGPIPE) == 1;
+	if (write(fd, buf, len) < 0 && errno == EPIPE && !was_pending)
+		(void)sigtimedwait(&pipe_only, NULL, &now);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void rb_log_line(enum rb_level level, const struct rb_line *l)
 {
 	struct rb_line out;
@@ -107,7 +132,7 @@ void rb_log_line(enum rb_level level, const struct rb_line *l)
 	rb_fmt_str(&out, l->buf);
 	out.buf[out.len++] = '\n';
 	/* One write, so lines from several processes never interleave. */
-	(void)!write(log_fd, out.buf, out.len);
+	write_quietly(log_fd, out.buf, out.len);
 	errno = saved;
 }
 

@@ -8,7 +8,8 @@
 /*
  * Logging that is safe anywhere, a signal handler included: no malloc, no
  * stdio, no locks.  A line is built in a caller's stack buffer and written
- * with one write(2) as "rebind[PID]: text\n".  errno is kept.
+ * with one write(2) as "rebind[PID]: text\n".  errno is kept, and no
+ * signal is raised (a reader of stderr that went away means SIGPIPE).
  */
 
 #define RB_LINE_MAX 256

@@ -28,14 +28,19 @@ RB_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	return -1;
 }
 
+/* Options go on before the real call, so that no connection is
+ * accepted without them; a call that fails gets them taken back. */
 RB_EXPORT int listen(int fd, int backlog)
 {
 	const struct rb_real *r = rb_real();
+	struct rb_listen_undo undo;
 	int ret;
 
-	rb_sock_listen(r, fd);
+	rb_sock_listen(r, fd, &undo);
 	ret = r->listen(fd, backlog);
 	if (ret == 0)
 		rb_hold_listen(r, fd);
+	else
+		rb_sock_listen_failed(r, fd, &undo);
 	return ret;
 }

@@ -57,11 +57,12 @@ RB_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	return rb_hold_close_range(r, first, last, flags);
 }
 
+/* glibc closes everything from 0 when lowfd is negative: so do we. */
 RB_EXPORT void closefrom(int lowfd)
 {
 	const struct rb_real *r = rb_real();
+	int low = lowfd < 0 ? 0 : lowfd;
 
-	if (lowfd >= 0)
-		closing_range(r, (unsigned int)lowfd, ~0U);
-	rb_hold_closefrom(r, lowfd);
+	closing_range(r, (unsigned int)low, ~0U);
+	rb_hold_closefrom(r, low);
 }

@@ -12,10 +12,14 @@
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
 
 struct rb_tcp {
 	int family;
 	unsigned port;
+	bool mptcp;
 };
 
 bool rb_sock_cookie(int fd, uint64_t *out)
@@ -49,19 +53,32 @@ static bool get_int(int fd, int name, int *out)
 	return getsockopt(fd, SOL_SOCKET, name, out, &len) == 0;
 }
 
-/* Is fd a bound IPv4/IPv6 TCP socket?  SCTP is SOCK_STREAM too. */
+/*
+ * TCP, or MPTCP (made with IPPROTO_MPTCP or switched by mptcpize): its
+ * listeners and TIME_WAIT entries take SO_REUSEADDR as TCP's do.  SCTP
+ * is SOCK_STREAM too, and stays out.
+ */
+static bool tcp_like(int fd, bool *mptcp)
+{
+	int proto = 0;
+
+	if (!get_int(fd, SO_PROTOCOL, &proto))
+		return false;
+	*mptcp = proto == IPPROTO_MPTCP;
+	return proto == IPPROTO_TCP || *mptcp;
+}
+
+/* Is fd a bound IPv4/IPv6 TCP (or MPTCP) socket? */
 static bool tcp_bound(int fd, struct rb_tcp *out)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
-	int proto = 0;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		return false;
 	out->family = ss.ss_family;
 	out->port = addr_port((struct sockaddr *)&ss, len);
-	return out->port != 0 && get_int(fd, SO_PROTOCOL, &proto) &&
-	       proto == IPPROTO_TCP;
+	return out->port != 0 && tcp_like(fd, &out->mptcp);
 }
 
 static bool set_reuseaddr(const struct rb_real *r, int fd, int on)
@@ -70,11 +87,22 @@ static bool set_reuseaddr(const struct rb_real *r, int fd, int on)
 			     sizeof(on)) == 0;
 }
 
-static bool set_abort(const struct rb_real *r, int fd)
+/* linger {1,0}; the value it replaces goes to u, when given, so that a
+ * listen() that fails can put it back. */
+static bool set_abort(const struct rb_real *r, int fd,
+		      struct rb_listen_undo *u)
 {
 	const struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	socklen_t len = sizeof(struct linger);
 
-	return r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0;
+	if (u && getsockopt(fd, SOL_SOCKET, SO_LINGER, &u->old_linger,
+			    &len) != 0)
+		return false;
+	if (r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+		return false;
+	if (u)
+		u->linger = true;
+	return true;
 }
 
 static void line_start(struct rb_line *l, const struct rb_tcp *t)
@@ -112,7 +140,8 @@ static bool reuse_wanted(int fd, const struct rb_sockpolicy *sp,
  * flags that describe the result.
  */
 static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
-		      const struct rb_sockpolicy *sp, unsigned user)
+		      const struct rb_sockpolicy *sp, unsigned user,
+		      struct rb_listen_undo *u)
 {
 	unsigned flags = RB_FD_LISTENER | user;
 	unsigned mine = sp->override ? 0 : user;
@@ -123,15 +152,19 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 		flags |= RB_FD_OVERRIDE;
 	line_start(&l, t);
 	if (reuse_wanted(fd, sp, mine) && set_reuseaddr(r, fd, 1)) {
+		if (u)
+			u->reuse = true;
 		rb_fmt_str(&l, " SO_REUSEADDR=1");
 		over |= user & RB_FD_USER_REUSE;
 	}
 	if (!(mine & RB_FD_USER_LINGER)) {
-		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd)) {
+		if (sp->linger == RB_LINGER_ABORT && set_abort(r, fd, u)) {
 			rb_fmt_str(&l, " SO_LINGER={1,0} (abort)");
 			over |= user & RB_FD_USER_LINGER;
 		}
-		if (sp->linger == RB_LINGER_SAFE_ABORT) {
+		/* The kernel has no TCP_LINGER2 for MPTCP: their closes
+		 * stay ordinary. */
+		if (sp->linger == RB_LINGER_SAFE_ABORT && !t->mptcp) {
 			flags |= RB_FD_CHILD_SAFE;
 			rb_fmt_str(&l, " safe-abort on close");
 			over |= user & RB_FD_USER_LINGER;
@@ -145,19 +178,39 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 	return flags;
 }
 
-static void store(int fd, const struct rb_fdent *e)
+/* Said once per process: descriptors the table cannot hold. */
+static void untracked(void)
 {
 	static _Atomic int warned;
 
-	if (!rb_fdtab_set(fd, e) && !atomic_exchange(&warned, 1))
+	if (!atomic_exchange(&warned, 1))
 		rb_log_msg(RB_LOG_INFO, "cannot track a descriptor (above ",
 			   "1048575, or no memory): passed through untouched");
+}
+
+/* Beyond the table: rebind leaves such a descriptor as it is, since it
+ * could not tell later what it did to it. */
+static bool beyond(int fd)
+{
+	if (fd < RB_FDTAB_MAX)
+		return false;
+	untracked();
+	return true;
+}
+
+/* Record e's flags for fd, keeping the program's own options that
+ * another thread may note meanwhile (only those bits survive). */
+static void store(int fd, const struct rb_fdent *e)
+{
+	if (!rb_fdtab_update(fd, e, e->flags, ~(unsigned)RB_FD_USER_MASK))
+		untracked();
 }
 
 /* Returns the flags recorded for the listener fd. */
 static unsigned record_listener(const struct rb_real *r,
 				const struct rb_policy *p, int fd,
-				unsigned user, struct rb_sockpolicy *sp)
+				unsigned user, struct rb_sockpolicy *sp,
+				struct rb_listen_undo *u)
 {
 	struct rb_fdent e = {.flags = RB_FD_IGNORED | user,
 			     .gen = rb_fork_gen()};
@@ -166,24 +219,46 @@ static unsigned record_listener(const struct rb_real *r,
 	if (!rb_sock_cookie(fd, &e.cookie))
 		return 0;
 	if (tcp_bound(fd, &t) && rb_policy_for_port(p, t.port, sp))
-		e.flags = apply(r, fd, &t, sp, user);
+		e.flags = apply(r, fd, &t, sp, user, u);
 	store(fd, &e);
+	if (u)
+		u->stored = true;
 	return e.flags;
 }
 
-void rb_sock_listen(const struct rb_real *r, int fd)
+void rb_sock_listen(const struct rb_real *r, int fd,
+		    struct rb_listen_undo *u)
 {
 	const struct rb_policy *p = rb_policy();
 	struct rb_sockpolicy sp;
-	struct rb_fdent e;
 	int saved = errno;
 
-	if (p->enabled) {
-		unsigned user = rb_sock_entry(fd, &e) ? e.flags : 0;
+	*u = (struct rb_listen_undo){0};
+	if (p->enabled && !beyond(fd)) {
+		unsigned user = 0;
 
-		user &= RB_FD_USER_MASK;
-		(void)record_listener(r, p, fd, user, &sp);
+		u->entry = rb_sock_entry(fd, &u->old);
+		if (u->entry)
+			user = u->old.flags & RB_FD_USER_MASK;
+		(void)record_listener(r, p, fd, user, &sp, u);
 	}
+	errno = saved;
+}
+
+void rb_sock_listen_failed(const struct rb_real *r, int fd,
+			   const struct rb_listen_undo *u)
+{
+	int saved = errno;
+
+	if (u->reuse)
+		(void)set_reuseaddr(r, fd, 0);
+	if (u->linger)
+		(void)r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &u->old_linger,
+				    sizeof(u->old_linger));
+	if (u->entry)
+		(void)rb_fdtab_set(fd, &u->old);
+	else if (u->stored)
+		rb_fdtab_clear(fd);
 	errno = saved;
 }
 
@@ -194,14 +269,16 @@ void rb_sock_listen(const struct rb_real *r, int fd)
  * gets them directly.
  */
 static unsigned adopt(const struct rb_real *r, const struct rb_policy *p,
-		      int lfd, int cfd)
+		      int lfd, int cfd, unsigned user)
 {
 	struct rb_sockpolicy sp;
-	unsigned flags = record_listener(r, p, lfd, 0, &sp);
+	unsigned flags = record_listener(r, p, lfd, user, &sp, NULL);
 	struct rb_tcp t;
 
+	/* The connection inherited the program's own options from the
+	 * listener: those stay, as they do on the listener. */
 	if ((flags & RB_FD_LISTENER) && tcp_bound(cfd, &t))
-		(void)apply(r, cfd, &t, &sp, 0);
+		(void)apply(r, cfd, &t, &sp, user, NULL);
 	return flags;
 }
 
@@ -223,13 +300,14 @@ void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd, uint32_t gen)
 	int saved = errno;
 
 	rb_fdtab_clear(cfd);
-	if (!p->enabled)
+	if (!p->enabled || beyond(lfd))
 		return;
 	/* A stale entry (libc closed the old socket where no hook saw it)
-	 * must not hide a listener that needs adopting. */
+	 * must not hide a listener that needs adopting, nor must the
+	 * program's own option, set on a listener it inherited. */
 	flags = rb_sock_entry(lfd, &le) ? le.flags : 0;
-	if (flags == 0)
-		flags = adopt(r, p, lfd, cfd);
+	if (!(flags & (RB_FD_LISTENER | RB_FD_IGNORED)))
+		flags = adopt(r, p, lfd, cfd, flags & RB_FD_USER_MASK);
 	if (flags & RB_FD_CHILD_SAFE)
 		track_connection(cfd, flags, gen);
 	errno = saved;
@@ -240,21 +318,21 @@ static bool retry_allowed(int fd, const struct sockaddr *addr,
 {
 	struct rb_sockpolicy sp;
 	struct rb_fdent e;
-	int proto = 0;
 	int cur = 1;
+	bool mptcp;
 	unsigned port = addr ? addr_port(addr, len) : 0;
 
 	return rb_policy_for_port(rb_policy(), port, &sp) && sp.reuseaddr &&
 	       (sp.override ||
 		!(rb_sock_entry(fd, &e) && (e.flags & RB_FD_USER_REUSE))) &&
-	       get_int(fd, SO_PROTOCOL, &proto) && proto == IPPROTO_TCP &&
-	       get_int(fd, SO_REUSEADDR, &cur) && cur == 0;
+	       tcp_like(fd, &mptcp) && get_int(fd, SO_REUSEADDR, &cur) &&
+	       cur == 0;
 }
 
 int rb_sock_bind_retry(const struct rb_real *r, int fd,
 		       const struct sockaddr *addr, socklen_t len)
 {
-	struct rb_tcp t;
+	struct rb_tcp t = {0};
 
 	if (!retry_allowed(fd, addr, len) || !set_reuseaddr(r, fd, 1))
 		return -1;
@@ -268,18 +346,26 @@ int rb_sock_bind_retry(const struct rb_real *r, int fd,
 	return -1;
 }
 
+/*
+ * One atomic change of the entry: a dup() in another thread may clear
+ * the safe-abort flag at the same moment, and must not find it set again.
+ * OVERRIDE never changes during an entry's life, so reading it first is
+ * enough.
+ */
 static void note_user(int fd, unsigned flag, struct rb_fdent *e)
 {
+	unsigned clear = 0;
+
 	if (!rb_sock_entry(fd, e)) {
 		e->flags = 0;
 		e->gen = rb_fork_gen();
 		if (!rb_sock_cookie(fd, &e->cookie))
 			return;
 	}
-	e->flags |= flag;
 	if (flag == RB_FD_USER_LINGER && !(e->flags & RB_FD_OVERRIDE))
-		e->flags &= ~(unsigned)(RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT);
-	store(fd, e);
+		clear = RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT;
+	e->flags = (e->flags & ~clear) | flag;
+	(void)rb_fdtab_update(fd, e, flag, clear);
 }
 
 void rb_sock_user_option(const struct rb_real *r, int fd, int level,
@@ -301,14 +387,14 @@ void rb_sock_user_option(const struct rb_real *r, int fd, int level,
 	/* override = yes: a listener keeps rebind's values. */
 	if ((e.flags & RB_FD_LISTENER) && (e.flags & RB_FD_OVERRIDE))
 		(void)record_listener(r, p, fd, e.flags & RB_FD_USER_MASK,
-				      &sp);
+				      &sp, NULL);
 	errno = saved;
 }
 
 static void drop_safe_abort(int fd, struct rb_fdent *e)
 {
 	e->flags &= ~(unsigned)RB_FD_SAFE_ABORT;
-	(void)rb_fdtab_set(fd, e);
+	(void)rb_fdtab_update(fd, e, 0, RB_FD_SAFE_ABORT);
 }
 
 void rb_sock_shared(int fd)

@@ -21,8 +21,25 @@ bool rb_sock_cookie(int fd, uint64_t *out);
 /* fdtab entry for fd, only if it still describes the same socket. */
 bool rb_sock_entry(int fd, struct rb_fdent *out);
 
-/* fd is about to listen: apply the policy for its port and record it. */
-void rb_sock_listen(const struct rb_real *r, int fd);
+/* What rb_sock_listen() changed, for rb_sock_listen_failed(). */
+struct rb_listen_undo {
+	bool reuse;  /* SO_REUSEADDR was 0, set to 1 */
+	bool linger; /* SO_LINGER was old_linger, set to {1,0} */
+	struct linger old_linger;
+	bool entry; /* the table held old for this socket */
+	struct rb_fdent old;
+	bool stored; /* a new entry was stored */
+};
+
+/* fd is about to listen: apply the policy for its port and record it
+ * (what changed in u).  A descriptor beyond the table is left alone. */
+void rb_sock_listen(const struct rb_real *r, int fd,
+		    struct rb_listen_undo *u);
+
+/* The listen() failed: put the socket and its entry back as they were
+ * (a call that fails changes nothing). */
+void rb_sock_listen_failed(const struct rb_real *r, int fd,
+			   const struct rb_listen_undo *u);
 
 /*
  * cfd was accepted from lfd: track it when its close may be reset.  gen

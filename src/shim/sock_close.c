@@ -4,78 +4,82 @@
 
 #include <errno.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
 
 #include "core/log.h"
 #include "shim/init.h"
 
+/* The kernel's TCP state numbers (tcpi_state): an ABI shared with
+ * sock_diag.  linux/tcp.h has the full struct tcp_info but not these,
+ * and netinet/tcp.h, which has them, lacks the fields used below. */
+enum { RB_ESTABLISHED = 1, RB_FIN_WAIT1 = 4, RB_FIN_WAIT2 = 5 };
+
+/* tcp_info up to tcpi_notsent_bytes (Linux 4.6): an older kernel fills
+ * less, and then no close is reset. */
+#define RB_TCPI_NEED                                                          \
+	(offsetof(struct tcp_info, tcpi_notsent_bytes) +                      \
+	 sizeof(((struct tcp_info *)0)->tcpi_notsent_bytes))
+
 /*
- * Would a reset lose anything?  Nothing unread, nothing unsent or
- * unacknowledged, and we are the side that closes first (in CLOSE_WAIT
- * the peer closed first and no TIME_WAIT will be left here anyway).
- * After the program's own shutdown(SHUT_WR), SIOCOUTQ counts the FIN as
- * one byte until the peer acknowledges it: TCP_INFO's state tells that
- * FIN apart from a byte of data.
+ * May this connection be reset once the peer has our FIN?  One TCP_INFO
+ * read answers most of it:
+ * - the peer has sent us something, so its program has certainly seen
+ *   the connection.  A client still in a non-blocking connect() it has
+ *   not looked at would find a reset there as a failed connect (SO_ERROR
+ *   EPIPE), with the server's greeting unread in its queue;
+ * - ESTABLISHED with nothing unsent and nothing in flight, or FIN_WAIT1
+ *   or FIN_WAIT2 after the program's own shutdown(SHUT_WR) once nothing
+ *   is left unsent (the FIN has left).  In CLOSE_WAIT the peer closed
+ *   first and no TIME_WAIT is left here anyway.
+ * Unread data is the one thing TCP_INFO cannot tell: SIOCINQ.  Returns
+ * the state, or -1 for an ordinary close.
  */
-static bool nothing_to_lose(int fd, bool *fin_sent)
+static int reset_state(int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 	int inq = -1;
-	int outq = -1;
 
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return false;
-	if (ti.tcpi_state != TCP_ESTABLISHED &&
-	    ti.tcpi_state != TCP_FIN_WAIT1 && ti.tcpi_state != TCP_FIN_WAIT2)
-		return false;
-	*fin_sent = ti.tcpi_state != TCP_ESTABLISHED;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < RB_TCPI_NEED || ti.tcpi_bytes_received == 0 ||
+	    ti.tcpi_notsent_bytes != 0)
+		return -1;
+	if (!(ti.tcpi_state == RB_ESTABLISHED && ti.tcpi_unacked == 0) &&
+	    ti.tcpi_state != RB_FIN_WAIT1 && ti.tcpi_state != RB_FIN_WAIT2)
+		return -1;
 	if (ioctl(fd, SIOCINQ, &inq) != 0 || inq != 0)
-		return false;
-	if (ioctl(fd, SIOCOUTQ, &outq) != 0)
-		return false;
-	return outq == (ti.tcpi_state == TCP_FIN_WAIT1 ? 1 : 0);
-}
-
-/*
- * Has our FIN left (or been acknowledged)?  A FIN merely queued, because
- * the peer's window is full, would be thrown away with the reset and the
- * peer would never see its EOF.  With no data outstanding, any packet in
- * flight is the FIN.
- */
-static bool fin_out(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return false;
-	return ti.tcpi_state == TCP_FIN_WAIT2 ||
-	       (ti.tcpi_state == TCP_FIN_WAIT1 && ti.tcpi_unacked > 0);
+		return -1;
+	return ti.tcpi_state;
 }
 
 /*
  * FIN first, so the peer reads everything and then a clean EOF; then
- * linger {1,0}, so the close that follows sends RST and leaves no
- * TIME_WAIT.  The option is set only here, right before the last close
- * we know of: a socket never carries linger {1,0} into an exit().
+ * TCP_LINGER2 = -1, so the kernel resets the connection once the peer
+ * has acknowledged that FIN (and everything before it), and no TIME_WAIT
+ * is left: at once in close() when the ACK is already back (FIN_WAIT2),
+ * else from the orphaned socket when the ACK arrives.  A reset never
+ * overtakes a FIN still in flight (the peer would lose its EOF if that
+ * FIN were lost), and close() never waits for the round trip.  The
+ * option is set only here, right before the last close we know of.
  */
 static void safe_abort(const struct rb_real *r, int fd, uint64_t cookie)
 {
-	const struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	const int never = -1;
 	uint64_t now;
-	bool fin_sent = false;
+	int state;
 
-	if (!rb_sock_cookie(fd, &now) || now != cookie ||
-	    !nothing_to_lose(fd, &fin_sent))
+	if (!rb_sock_cookie(fd, &now) || now != cookie)
 		return;
-	if (!fin_sent && shutdown(fd, SHUT_WR) != 0)
+	state = reset_state(fd);
+	if (state < 0 || (state == RB_ESTABLISHED && shutdown(fd, SHUT_WR)))
 		return;
-	if (fin_out(fd) &&
-	    r->setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0)
-		rb_log_msg(RB_LOG_DEBUG, "safe-abort: FIN then RST", NULL);
+	if (r->setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &never,
+			  sizeof(never)) == 0)
+		rb_log_msg(RB_LOG_DEBUG, "safe-abort: FIN, RST once acknowledged",
+			   NULL);
 }
 
 void rb_sock_closing(const struct rb_real *r, int fd)

@@ -443,6 +443,7 @@ static void case_socket(void)
  * accepted end. */
 static int connection(int lfd, int *c)
 {
+	char q;
 	int s;
 
 	*c = probe_connect(probe_port(lfd, false));
@@ -451,6 +452,10 @@ static int connection(int lfd, int *c)
 	s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (s < 0)
 		setup_failed("accept4");
+	/* The client speaks first: safe-abort resets only a connection
+	 * whose peer has sent something. */
+	if (send(*c, "q", 1, 0) != 1 || recv(s, &q, 1, 0) != 1)
+		setup_failed("request");
 	return s;
 }
 

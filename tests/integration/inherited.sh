@@ -39,15 +39,21 @@ os.environ["LISTEN_FDS"] = "1"
 os.execvp(sys.argv[2], sys.argv[2:])
 EOF
 
-# daemon.py N: sd_listen_fds() by hand, then serve N connections on fd 3
-# (never listen()).  Prints "ready PORT", then for each connection
-# "conn reuseaddr=R linger=ON,SECS listener_reuseaddr=R".
+# daemon.py N [reuse|linger]: sd_listen_fds() by hand, optionally set
+# SO_REUSEADDR=1 or SO_LINGER {0,0} on the listener itself, then serve N
+# connections on fd 3 (never listen()).  Prints "ready PORT", then for
+# each connection "conn reuseaddr=R linger=ON,SECS listener_reuseaddr=R".
 cat >"$TMP/daemon.py" <<'EOF'
 import os, socket, struct, sys
 if os.environ.get("LISTEN_PID") != str(os.getpid()) or \
         os.environ.get("LISTEN_FDS") != "1":
     sys.exit("LISTEN_PID/LISTEN_FDS do not name this process")
 ls = socket.socket(fileno=3)
+own = sys.argv[2] if len(sys.argv) > 2 else ""
+if own == "reuse":
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+elif own == "linger":
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 0, 0))
 print("ready %d" % ls.getsockname()[1], flush=True)
 for _ in range(int(sys.argv[1])):
     c, _ = ls.accept()
@@ -62,7 +68,8 @@ for _ in range(int(sys.argv[1])):
 EOF
 
 # activated NAME PORT [VAR=VALUE...]: the daemon, socket-activated on
-# PORT, with VAR=VALUE (LD_PRELOAD among them) for the daemon only.
+# PORT, with VAR=VALUE (LD_PRELOAD among them) for the daemon only, and
+# OWN (reuse, linger) for what it sets on the listener itself.
 # LISTEN_PID must be the daemon's pid: sh sets it to its own, then every
 # exec keeps the pid.
 activated() {
@@ -70,7 +77,7 @@ activated() {
 	shift 2
 	start "$name" "$PY" "$TMP/activate.py" "$port" \
 		sh -c 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"' sh \
-		env "$@" "$PY" "$TMP/daemon.py" $N
+		env "$@" "$PY" "$TMP/daemon.py" $N ${OWN:-}
 	wait_ready || fail "$name: daemon failed: $(cat "$SRV_ERR")"
 }
 
@@ -100,6 +107,25 @@ server_done abort
 conns_ok abort "conn reuseaddr=1 linger=1,0 listener_reuseaddr=1"
 tw=$(tw_count "$port")
 [ "$tw" -eq 0 ] || fail "abort: $tw TIME_WAIT entries on port $port, want 0"
+
+# (a) abort, the program's own option on the inherited listener: it wins
+# for that option only.  Its SO_REUSEADDR=1 still leaves rebind's linger
+# to the connections; its SO_LINGER {0,0} stays, and the listener still
+# gets rebind's SO_REUSEADDR (else its TIME_WAIT blocks the restart).
+OWN=reuse activated abort_own_reuse "$(free_port)" \
+	LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort
+clients "$SRV_PORT" $N >"$TMP/own.clients" ||
+	fail "abort, own SO_REUSEADDR: clients: $(sort "$TMP/own.clients" | uniq -c)"
+server_done "abort, own SO_REUSEADDR"
+conns_ok "abort, own SO_REUSEADDR" \
+	"conn reuseaddr=1 linger=1,0 listener_reuseaddr=1"
+OWN=linger activated abort_own_linger "$(free_port)" \
+	LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort
+clients "$SRV_PORT" $N --expect eof >"$TMP/own.clients" ||
+	fail "abort, own SO_LINGER: clients: $(sort "$TMP/own.clients" | uniq -c)"
+server_done "abort, own SO_LINGER"
+conns_ok "abort, own SO_LINGER" \
+	"conn reuseaddr=1 linger=0,0 listener_reuseaddr=1"
 
 # (a) safe-abort: clean EOF for every client, then safe-abort's reset.
 # The clients keep their socket open until it arrives (they would race

@@ -3,7 +3,8 @@
 # every way a descriptor is created, copied and closed (socket, accept,
 # accept4, dup, dup2 and dup3 onto free and open numbers, fcntl and
 # fcntl64 F_DUPFD[_CLOEXEC], close, close_range with and without
-# CLOSE_RANGE_CLOEXEC, closefrom, exec of close-on-exec descriptors,
+# CLOSE_RANGE_CLOEXEC, closefrom (also from -1, which glibc takes as 0),
+# exec of close-on-exec descriptors,
 # fork, closes inside libc that no hook sees, descriptors above 65536)
 # and after each step checks the options on every live socket, how each
 # closed connection ended as seen from its peer, and that pipes, files
@@ -31,7 +32,7 @@ fcntl64_dupfd/copy fcntl64_dupfd/close
 fcntl64_dupfd_cloexec/copy fcntl64_dupfd_cloexec/close
 dup2_onto_open dup2_onto_conn/implicit_close dup2_onto_conn/close
 dup3_onto_conn/implicit_close dup3_onto_conn/close dup2_same_fd
-fcntl_other close_range closefrom
+fcntl_other close_range closefrom closefrom_negative
 libc_close_pipe libc_close_file libc_close_udp
 libc_close_tcp/accept libc_close_tcp/close
 libc_close_listener/before_accept libc_close_listener/accept

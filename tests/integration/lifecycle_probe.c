@@ -357,6 +357,14 @@ static int accept_from(int lfd, int cli, enum how how)
 	return srv;
 }
 
+/* The client speaks first, as clients do: safe-abort resets only a
+ * connection whose peer has sent something. */
+static void client_speaks(int srv, int cli)
+{
+	if (!probe_send_all(cli, "hi", 2, WAIT_MS) || !recv_exact(srv, "hi", 2))
+		fail("client %d -> fd %d: request lost", cli, srv);
+}
+
 /* A new connection through lfd, registered; returns the server side. */
 static int new_conn(int lfd, enum how how, int *cli)
 {
@@ -368,6 +376,7 @@ static int new_conn(int lfd, enum how how, int *cli)
 	srv = accept_from(lfd, *cli, how);
 	if (srv < 0)
 		return -1;
+	client_speaks(srv, *cli);
 	reg_add(*cli, R_CLIENT, -1);
 	reg_add(srv, R_CONN, *cli);
 	return srv;
@@ -423,6 +432,9 @@ static void expect_eof_then(int cli, enum outcome o, unsigned lp, unsigned cp)
 		     end < 0 ? "nothing" : strerror(end));
 		return;
 	}
+	/* Acknowledge the FIN now, not after the delayed-ACK timer:
+	 * safe-abort's reset answers that acknowledgement. */
+	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
 	if (o == O_RESET && !wait_state(cli, TCP_CLOSE)) {
 		fail("client %d: want FIN then reset, stays %s", cli,
 		     state_name(probe_tcp_state(cli)));
@@ -568,6 +580,7 @@ static int tw_round(unsigned *ports)
 
 		if (srv < 0)
 			return n;
+		client_speaks(srv, cli);
 		ports[n++] = probe_port(cli, false);
 		if (!probe_send_all(srv, reply, sizeof(reply), WAIT_MS) ||
 		    !recv_exact(cli, reply, sizeof(reply)))
@@ -834,6 +847,8 @@ static bool range_make(struct range_set *s)
 		return false;
 	s->srv[0] = accept_from(L, s->cli[0], A_ACCEPT);
 	s->srv[1] = accept_from(L, s->cli[1], A_ACCEPT4);
+	for (int i = 0; i < 2 && s->srv[i] >= 0; i++)
+		client_speaks(s->srv[i], s->cli[i]);
 	s->pw = dup(s->p[1]);
 	s->file_rw = open(tmpfile_path, O_WRONLY | O_TRUNC);
 	s->udp_tx = socket(AF_INET, SOCK_DGRAM, 0);
@@ -915,6 +930,78 @@ static void range_step(const char *name, bool use_closefrom)
 		if (is_open(fd))
 			fail("fd %d still open", fd);
 	range_check(&s);
+	end();
+}
+
+/*
+ * closefrom(-1): glibc closes everything from 0, so the hook must treat a
+ * negative start as 0.  It closes stdout too, so it runs in a child of
+ * its own, which makes a listener, forks the client (before the
+ * connection exists: the fork does not make its close a shared one),
+ * accepts, replies, calls closefrom(-1) and exits with the client's
+ * verdict: 0 ordinary close, 1 EOF then reset, 2 reset without EOF, 3
+ * anything else.
+ */
+static int negative_client(unsigned port)
+{
+	char buf[4];
+	int err;
+	int cli = probe_connect(port);
+
+	if (cli < 0 || !probe_send_all(cli, "hi", 2, WAIT_MS) ||
+	    probe_recv_upto(cli, buf, 3, WAIT_MS, &err) != 3)
+		return 3;
+	if (probe_recv_upto(cli, buf, 1, WAIT_MS, &err) != 0)
+		return 3;
+	if (err == ECONNRESET)
+		return 2;
+	if (err != 0)
+		return 3;
+	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
+	return probe_tcp_state(cli) == TCP_CLOSE ? 1 : 0;
+}
+
+static int negative_server(void)
+{
+	int lfd = probe_listener(0);
+	unsigned port = lfd < 0 ? 0 : probe_port(lfd, false);
+	pid_t pid = port ? fork() : -1;
+	int srv, st;
+
+	if (pid == 0) {
+		close(lfd);
+		_exit(negative_client(port));
+	}
+	srv = pid < 0 ? -1 : accept(lfd, NULL, NULL);
+	if (srv < 0 || !recv_exact(srv, "hi", 2) ||
+	    !probe_send_all(srv, "bye", 3, WAIT_MS) ||
+	    !probe_settle(srv, WAIT_MS))
+		return 4;
+	closefrom(-1);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 4;
+	return WEXITSTATUS(st);
+}
+
+static void step_closefrom_negative(void)
+{
+	static const int verdict[] = {[O_ORDINARY] = 0, [O_RESET] = 1,
+				      [O_ABORT] = 2};
+	enum outcome o = expect_for(K_LAST);
+	pid_t pid;
+	int st;
+
+	begin("closefrom_negative");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(negative_server());
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		fail("child failed");
+	else if (WEXITSTATUS(st) != verdict[o])
+		fail("the client saw verdict %d, want %d (0 ordinary, 1 "
+		     "reset after EOF, 2 reset, 3 other, 4 setup)",
+		     WEXITSTATUS(st), verdict[o]);
 	end();
 }
 
@@ -1632,6 +1719,7 @@ static void run_steps(void)
 	step_fcntl_other();
 	range_step("close_range", false);
 	range_step("closefrom", true);
+	step_closefrom_negative();
 	libc_close_pipe();
 	libc_close_file();
 	libc_close_udp();

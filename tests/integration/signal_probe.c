@@ -126,12 +126,14 @@ static int accept_from(int lfd)
 	return fd;
 }
 
-/* A connection accepted (tracked by the shim), greeting sent and
- * acknowledged, handed to slot i. */
+/* A connection accepted (tracked by the shim), request read, greeting
+ * sent and acknowledged, handed to slot i. */
 static void fill_slot(int lfd, const struct sockaddr_in *a, int i)
 {
 	int cli = connect_to(a);
 	int srv = cli < 0 ? -1 : accept_from(lfd);
+	char buf[1];
+	int err;
 
 	if (srv < 0) {
 		fail("connect or accept", errno);
@@ -139,6 +141,11 @@ static void fill_slot(int lfd, const struct sockaddr_in *a, int i)
 			close(cli);
 		return;
 	}
+	/* The client speaks first: safe-abort resets only a connection
+	 * whose peer has sent something. */
+	if (!probe_send_all(cli, "q", 1, WAIT_MS) ||
+	    probe_recv_upto(srv, buf, 1, WAIT_MS, &err) != 1)
+		fail("request", errno);
 	if (write(srv, "hi", 2) != 2 || !probe_settle(srv, WAIT_MS))
 		fail("greeting", errno);
 	slots[i].cli = cli;
@@ -157,6 +164,9 @@ static void drain_slot(int i)
 
 	if (err == 0 && got == 2 && memcmp(buf, "hi", 2) == 0) {
 		eof_ok++;
+		/* Acknowledge the FIN now: the reset answers that. */
+		(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1},
+		                 sizeof(int));
 		if (probe_tcp_state(cli) == TCP_CLOSE)
 			resets++;
 	} else

@@ -8,7 +8,10 @@
 # descriptor leaks.  A second run adds a thread that forks all along; its
 # children closefrom(3) then _exit, as helpers about to exec do: no
 # connection the parent still uses may be shut down by them.  The probe's
-# watchdog and timeout(1) bound a deadlock.
+# watchdog and timeout(1) bound a deadlock.  Then 300 times, one thread
+# sets SO_REUSEADDR on a connection while another dup()s it: closing the
+# original must leave the copy's connection open (no update of rebind's
+# table may be lost).
 #
 # The same probe runs under ThreadSanitizer in CI (see threads_probe.c).
 
@@ -34,4 +37,10 @@ run threads 3 0 LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort ||
 	status=1
 run threads+fork 3 1 LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort ||
 	status=1
+run_probe "setsockopt-dup control" setsockopt-dup \
+	${SANITIZER_RUNTIME:+env LD_PRELOAD="$SANITIZER_RUNTIME"} \
+	"$PROBE" setsockopt-dup 300 ||
+	hard_error "the setsockopt-dup control without the shim failed"
+run_probe setsockopt-dup setsockopt-dup env LD_PRELOAD="$SHIM_PRELOAD" \
+	REBIND_LINGER=safe-abort "$PROBE" setsockopt-dup 300 || status=1
 exit $status

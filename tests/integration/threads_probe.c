@@ -161,7 +161,7 @@ static bool exchange(int srv, int cli, unsigned *seed, struct stats *st)
 /*
  * The server side was closed: the client must read a clean EOF (data
  * already compared).  Returns true when the connection was reset after
- * that EOF (safe-abort's FIN then RST).  The client then closes with
+ * that EOF (safe-abort's FIN, then RST once the FIN is acknowledged).  The client then closes with
  * linger {1,0}: its reset also ends the server side of an ordinary close,
  * so the run leaves no TIME_WAIT behind (tens of thousands would fill the
  * kernel's table and disturb other tests).
@@ -178,6 +178,9 @@ static bool client_end(int cli)
 		     err > 0   ? strerror(err)
 		     : err < 0 ? "nothing"
 		               : "data");
+	/* Acknowledge the FIN now rather than after the delayed-ACK timer:
+	 * safe-abort's reset answers that acknowledgement. */
+	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
 	reset = probe_tcp_state(cli) == TCP_CLOSE;
 	if (setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0 ||
 	    close(cli) != 0)
@@ -371,6 +374,112 @@ static void *forker(void *arg)
 	return NULL;
 }
 
+/* --- setsockopt against dup ------------------------------------------- */
+
+/*
+ *   threads_probe setsockopt-dup TRIALS
+ *
+ * Per trial, on a fresh connection the client has spoken on (so
+ * safe-abort may reset it): the main thread sets SO_REUSEADDR on the
+ * server side while another thread dup()s it.  Both spin on one flag to
+ * start together, and one of them waits a little longer each trial, so
+ * the trials sweep every overlap of the two calls.  Then the original is
+ * closed: the copy must still send, and the client read that byte, not
+ * an EOF (a lost update in rebind's table put the safe-abort flag back
+ * after dup cleared it).
+ */
+static _Atomic int race_round, race_done;
+static int race_fd, race_copy;
+
+static void spin(unsigned n)
+{
+	for (volatile unsigned i = 0; i < n; i++)
+		;
+}
+
+static unsigned race_delay(int round, bool dup_side)
+{
+	return (unsigned)(round / 2 % 64) * 20 *
+	       ((round % 2 == 0) == dup_side);
+}
+
+static void *race_dup(void *arg)
+{
+	int seen = 0;
+
+	(void)arg;
+	for (;;) {
+		while (atomic_load(&race_round) == seen)
+			;
+		seen = atomic_load(&race_round);
+		if (seen < 0)
+			return NULL;
+		spin(race_delay(seen, true));
+		race_copy = dup(race_fd);
+		atomic_store(&race_done, seen);
+	}
+}
+
+static void race_setsockopt(int round)
+{
+	const int one = 1;
+
+	atomic_store(&race_round, round);
+	spin(race_delay(round, false));
+	if (setsockopt(race_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	               sizeof(one)) != 0)
+		fail("setsockopt: %s", strerror(errno));
+	while (atomic_load(&race_done) != round)
+		;
+}
+
+/* One trial; true when the copy outlived the original's close. */
+static bool race_trial(int lfd, unsigned port, int round)
+{
+	int cli = connect_to(port);
+	unsigned char c = 0;
+	int err;
+	bool ok;
+
+	race_fd = cli < 0 || !probe_send_all(cli, "q", 1, WAIT_MS)
+	                  ? -1
+	                  : accept(lfd, NULL, NULL);
+	if (race_fd < 0 || probe_recv_upto(race_fd, &c, 1, WAIT_MS, &err) != 1) {
+		fail("trial setup: %s", strerror(errno));
+		return false;
+	}
+	race_setsockopt(round);
+	close(race_fd);
+	ok = race_copy >= 0 && probe_send_all(race_copy, "x", 1, WAIT_MS) &&
+	     probe_recv_upto(cli, &c, 1, WAIT_MS, &err) == 1 && c == 'x';
+	if (race_copy >= 0)
+		close(race_copy);
+	client_end(cli);
+	return ok;
+}
+
+static int race_main(int trials)
+{
+	pthread_t b;
+	int lfd = probe_listener(0);
+	int lost = 0;
+
+	if (lfd < 0 || pthread_create(&b, NULL, race_dup, NULL) != 0)
+		return 99;
+	for (int i = 1; i <= trials && atomic_load(&fails) == 0; i++)
+		lost += !race_trial(lfd, probe_port(lfd, false), i);
+	atomic_store(&race_round, -1);
+	pthread_join(b, NULL);
+	close(lfd);
+	if (lost)
+		fail("%d of %d trials: the copy's connection was shut down "
+		     "when the original closed",
+		     lost, trials);
+	printf("%s setsockopt-dup: trials=%d lost=%d\n",
+	       atomic_load(&fails) ? "FAIL" : "ok", trials, lost);
+	return atomic_load(&fails) != 0;
+}
+
 /* --- main -------------------------------------------------------------- */
 
 static void report(const struct stats *w, int n)
@@ -407,6 +516,9 @@ int main(int argc, char **argv)
 	int n, fds0;
 	bool use_fork;
 
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3 && strcmp(argv[1], "setsockopt-dup") == 0)
+		return race_main(atoi(argv[2]));
 	if (argc < 5 || argc > 6 ||
 	    (strcmp(argv[1], "none") != 0 &&
 	     strcmp(argv[1], "safe-abort") != 0) ||

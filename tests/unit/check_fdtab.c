@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #define FD_ROUNDTRIP 200
 #define FD_CLEAR     300
 #define FD_REFUSED   400
+#define FD_UPDATE    500
+#define FD_RACE      600
 
 static const int unknown_fds[] = {0, 1, 2, FD_UNKNOWN, 65535, 70000,
 				  RB_FDTAB_MAX - 1};
@@ -246,6 +249,84 @@ START_TEST(test_sweep_get_rss)
 }
 END_TEST
 
+/* update changes only the bits asked for, on the entry of the same
+ * socket; another socket's (stale) entry is replaced, and a clear alone
+ * never creates one. */
+START_TEST(test_update)
+{
+	const struct rb_fdent a = {RB_FD_SAFE_ABORT, 0xa, 3};
+	const struct rb_fdent b = {0, 0xb, 4};
+	struct rb_fdent got = {0};
+
+	ck_assert_int_eq(rb_fdtab_set(FD_UPDATE, &a), true);
+	ck_assert_int_eq(rb_fdtab_update(FD_UPDATE, &a, RB_FD_USER_REUSE, 0),
+			 true);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_UPDATE),
+			  RB_FD_SAFE_ABORT | RB_FD_USER_REUSE);
+	ck_assert_int_eq(rb_fdtab_update(FD_UPDATE, &a, 0, RB_FD_SAFE_ABORT),
+			 true);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_UPDATE), RB_FD_USER_REUSE);
+	/* another socket on the number: a clear does nothing... */
+	ck_assert_int_eq(rb_fdtab_update(FD_UPDATE, &b, 0, RB_FD_USER_REUSE),
+			 true);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_UPDATE), RB_FD_USER_REUSE);
+	/* ...a set replaces the stale entry, cookie and gen too */
+	ck_assert_int_eq(rb_fdtab_update(FD_UPDATE, &b, RB_FD_LISTENER, 0),
+			 true);
+	ck_assert_int_eq(rb_fdtab_get(FD_UPDATE, &got), true);
+	ck_assert_uint_eq(got.flags, RB_FD_LISTENER);
+	ck_assert_uint_eq(got.cookie, b.cookie);
+	ck_assert_uint_eq(got.gen, b.gen);
+	rb_fdtab_clear(FD_UPDATE);
+	ck_assert_int_eq(rb_fdtab_update(FD_UPDATE, &b, 0, RB_FD_LISTENER),
+			 true);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_UPDATE), 0);
+}
+END_TEST
+
+/*
+ * Four threads each turn their own bit of one entry on and off, and
+ * check it after every change: an update that wrote back another
+ * thread's stale view of the entry would flip someone's bit.
+ */
+#define RACE_ROUNDS 200000
+static const struct rb_fdent race_ent = {RB_FD_LISTENER, 0x5a5a, 1};
+static const unsigned race_bits[] = {RB_FD_CHILD_SAFE, RB_FD_SAFE_ABORT,
+				     RB_FD_USER_REUSE, RB_FD_USER_LINGER};
+
+static void *race_thread(void *arg)
+{
+	const unsigned bit = race_bits[(uintptr_t)arg];
+	long bad = 0;
+
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		(void)rb_fdtab_update(FD_RACE, &race_ent, bit, 0);
+		bad += !(rb_fdtab_flags(FD_RACE) & bit);
+		(void)rb_fdtab_update(FD_RACE, &race_ent, 0, bit);
+		bad += !!(rb_fdtab_flags(FD_RACE) & bit);
+	}
+	return (void *)bad;
+}
+
+START_TEST(test_update_race)
+{
+	pthread_t t[NELEM(race_bits)];
+	void *bad;
+
+	ck_assert_int_eq(rb_fdtab_set(FD_RACE, &race_ent), true);
+	for (size_t i = 0; i < NELEM(race_bits); i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race_thread,
+						(void *)(uintptr_t)i),
+				 0);
+	for (size_t i = 0; i < NELEM(race_bits); i++) {
+		ck_assert_int_eq(pthread_join(t[i], &bad), 0);
+		ck_assert_ptr_eq(bad, NULL);
+	}
+	ck_assert_uint_eq(rb_fdtab_flags(FD_RACE), RB_FD_LISTENER);
+	rb_fdtab_clear(FD_RACE);
+}
+END_TEST
+
 static Suite *fdtab_suite(void)
 {
 	Suite *s = suite_create("fdtab");
@@ -268,6 +349,9 @@ static Suite *fdtab_suite(void)
 	tc = rb_test_tcase(s, "end");
 	tcase_add_test(tc, test_end);
 	rb_test_loop(s, "high_fds", test_high, NELEM(high_fds));
+	tc = rb_test_tcase(s, "update");
+	tcase_add_test(tc, test_update);
+	tcase_add_test(tc, test_update_race);
 	return s;
 }
 

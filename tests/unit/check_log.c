@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,6 +410,57 @@ START_TEST(test_fd_closed)
 }
 END_TEST
 
+/* Log to the pipe, whose reader then goes away. */
+static void reader_gone(void)
+{
+	rb_log_init(RB_LOG_DEBUG, pipe_fds[1]);
+	ck_assert_int_eq(close(pipe_fds[0]), 0);
+	pipe_fds[0] = -1;
+}
+
+/*
+ * The reader of the pipe has gone: the write fails with EPIPE and would
+ * raise SIGPIPE, whose default action ends the process.  The line must
+ * raise nothing (none pending after), keep errno and the signal mask.
+ */
+START_TEST(test_reader_gone)
+{
+	sigset_t before, after, pending;
+
+	reader_gone();
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, NULL, &before), 0);
+	errno = EINTR;
+	rb_log_msg(RB_LOG_ERROR, "reader gone", NULL);
+	ck_assert_int_eq(errno, EINTR);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, NULL, &after), 0);
+	ck_assert_int_eq(sigismember(&after, SIGPIPE),
+			 sigismember(&before, SIGPIPE));
+	ck_assert_int_eq(sigpending(&pending), 0);
+	ck_assert_int_eq(sigismember(&pending, SIGPIPE), 0);
+}
+END_TEST
+
+/* A SIGPIPE the program had pending (blocked) before stays pending. */
+START_TEST(test_reader_gone_pending)
+{
+	sigset_t pipe_only, old, pending;
+
+	reader_gone();
+	ck_assert_int_eq(sigemptyset(&pipe_only), 0);
+	ck_assert_int_eq(sigaddset(&pipe_only, SIGPIPE), 0);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &pipe_only, &old), 0);
+	ck_assert_int_eq(raise(SIGPIPE), 0);
+	rb_log_msg(RB_LOG_ERROR, "reader gone", NULL);
+	ck_assert_int_eq(sigpending(&pending), 0);
+	ck_assert_int_eq(sigismember(&pending, SIGPIPE), 1);
+	/* take it back before the mask is restored */
+	ck_assert_int_eq(sigtimedwait(&pipe_only, NULL,
+				      &(struct timespec){0, 0}),
+			 SIGPIPE);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+END_TEST
+
 /*
  * A bad fd at init: later lines are dropped, even once the number names
  * the very file an earlier init recorded.
@@ -559,6 +611,9 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_fd_reused);
 	tcase_add_test(tc, test_fd_closed);
 	tcase_add_test(tc, test_init_bad_fd);
+	tc = add_tcase(s, "no_signal");
+	tcase_add_test(tc, test_reader_gone);
+	tcase_add_test(tc, test_reader_gone_pending);
 	add_loop(s, "keeps_errno", test_keeps_errno, NELEM(errno_cases));
 	tc = add_tcase(s, "init_keeps_errno");
 	tcase_add_test(tc, test_init_keeps_errno);
