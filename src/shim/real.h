@@ -32,6 +32,7 @@ typedef int (*rb_spawn_fn)(pid_t *, const char *,
 			   const posix_spawn_file_actions_t *,
 			   const posix_spawnattr_t *, char *const[],
 			   char *const[]);
+typedef long (*rb_syscall_fn)(long, ...);
 
 struct rb_real {
 	rb_socket_fn socket;
@@ -52,6 +53,20 @@ struct rb_real {
 	rb_fcntl_fn fcntl64;
 	rb_spawn_fn posix_spawn;
 	rb_spawn_fn posix_spawnp;
+	/* The number and six arguments, as libc's syscall() reads them. */
+	rb_syscall_fn syscall;
+	/*
+	 * Older versions of the names above, for programs linked against
+	 * them: configure names them (RB_VER_*_OLD) when libc has one.
+	 */
+	rb_spawn_fn posix_spawn_old;
+	rb_spawn_fn posix_spawnp_old;
+	rb_fcntl_fn fcntl_old;
+	/* 32-bit libc's names for programs built with _TIME_BITS=64. */
+	rb_setsockopt_fn setsockopt64;
+	rb_fcntl_fn fcntl_time64;
+	rb_sendmsg_fn sendmsg64;
+	rb_sendmmsg_fn sendmmsg64;
 };
 
 /* Resolve every entry of *out; returns -1 when a required one is missing. */
