@@ -1,5 +1,11 @@
 #include "config.h"
 
+/* This file defines libc's names: it must see them as declared without
+ * _TIME_BITS=64 / _FILE_OFFSET_BITS=64, which redirect them to
+ * __setsockopt64, fcntl64 and the like (Debian armhf builds with both). */
+#undef _TIME_BITS
+#undef _FILE_OFFSET_BITS
+
 #include <sys/socket.h>
 
 #include "shim/init.h"

@@ -42,8 +42,15 @@ fi
 
 # What libc exports of those names, as "name version" with an old
 # version in parentheses (objdump -T), from the libc the library loads.
-libc=$(ldd "$LIBREBIND" 2>/dev/null |
-	sed -n -e 's|.*libc\.so[^ ]* => \([^ ]*\) .*|\1|p' | head -n 1)
+# RB_LIBC_SO names it where ldd cannot run the library's loader (a
+# 32-bit build on a kernel without 32-bit support).
+libc=${RB_LIBC_SO:-$(ldd "$LIBREBIND" 2>/dev/null |
+	sed -n -e 's|.*libc\.so[^ ]* => \([^ ]*\) .*|\1|p' | head -n 1)}
+if [ -z "$libc" ] && objdump -T "$LIBREBIND" 2>/dev/null |
+	grep -q 'GLIBC_'; then
+	echo "exports.sh: cannot find the libc of $LIBREBIND (set RB_LIBC_SO)" >&2
+	exit 99
+fi
 if [ -n "$libc" ] && command -v objdump >/dev/null 2>&1; then
 	objdump -T "$libc" | awk 'NF >= 3 { print $NF, $(NF - 1) }' \
 		>"$tmp/libc" || exit 99
