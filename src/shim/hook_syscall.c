@@ -79,9 +79,9 @@ static int copied_from(long nr, const long *a, long ret)
 	return -1;
 }
 
-static long forward(const struct rb_real *r, long nr, const long *a)
+static long forward(long nr, const long *a)
 {
-	return r->syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return rb_real_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* Like the close hook: forget the entry, and reset a safe-abort
@@ -92,16 +92,16 @@ static long sys_close(const struct rb_real *r, const long *a)
 
 	if (rb_fdtab_flags(fd))
 		rb_sock_closing(r, fd);
-	return forward(r, SYS_close, a);
+	return forward(SYS_close, a);
 }
 
 /* The generation moves before and after, as around fork(). */
-static long sys_copy_all(const struct rb_real *r, long nr, const long *a)
+static long sys_copy_all(long nr, const long *a)
 {
 	long ret;
 
 	rb_fork_gen_bump();
-	ret = forward(r, nr, a);
+	ret = forward(nr, a);
 	rb_fork_gen_bump();
 	return ret;
 }
@@ -120,8 +120,8 @@ static long dispatch(const struct rb_real *r, long nr, const long *a)
 				   RB_ARG_INT(a[2]));
 #endif
 	if (copies_all(nr))
-		return sys_copy_all(r, nr, a);
-	ret = forward(r, nr, a);
+		return sys_copy_all(nr, a);
+	ret = forward(nr, a);
 	from = copied_from(nr, a, ret);
 	if (from >= 0)
 		rb_sock_duplicated(from, (int)ret);

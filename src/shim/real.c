@@ -15,15 +15,15 @@
 
 /*
  * librebind exports syscall(), so a call to syscall() from here would
- * reach its own hook.  The stand-ins below reach libc's through this
- * pointer instead; rb_real_resolve() looks it up before anything else,
+ * reach its own hook.  The stand-ins below and the syscall hook reach
+ * libc's through this pointer; rb_real_resolve() looks it up first,
  * and a stand-in that runs before that (another thread, in that
  * instant) looks it up itself and may wait for the loader's lock while
  * the first lookup runs: never for rebind.
  */
 static _Atomic rb_syscall_fn libc_syscall;
 
-static rb_syscall_fn raw(void)
+rb_syscall_fn rb_real_syscall(void)
 {
 	rb_syscall_fn f = atomic_load_explicit(&libc_syscall,
 					       memory_order_acquire);
@@ -39,22 +39,22 @@ static rb_syscall_fn raw(void)
 
 static int sys_socket(int domain, int type, int protocol)
 {
-	return (int)raw()(SYS_socket, domain, type, protocol);
+	return (int)rb_real_syscall()(SYS_socket, domain, type, protocol);
 }
 
 static int sys_bind(int fd, const struct sockaddr *a, socklen_t len)
 {
-	return (int)raw()(SYS_bind, fd, a, len);
+	return (int)rb_real_syscall()(SYS_bind, fd, a, len);
 }
 
 static int sys_listen(int fd, int backlog)
 {
-	return (int)raw()(SYS_listen, fd, backlog);
+	return (int)rb_real_syscall()(SYS_listen, fd, backlog);
 }
 
 static int sys_accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 {
-	return (int)raw()(SYS_accept4, fd, a, len, flags);
+	return (int)rb_real_syscall()(SYS_accept4, fd, a, len, flags);
 }
 
 static int sys_accept(int fd, struct sockaddr *a, socklen_t *len)
@@ -65,28 +65,28 @@ static int sys_accept(int fd, struct sockaddr *a, socklen_t *len)
 static int sys_setsockopt(int fd, int level, int name, const void *v,
 			  socklen_t len)
 {
-	return (int)raw()(SYS_setsockopt, fd, level, name, v, len);
+	return (int)rb_real_syscall()(SYS_setsockopt, fd, level, name, v, len);
 }
 
 static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags)
 {
-	return raw()(SYS_sendmsg, fd, m, flags);
+	return rb_real_syscall()(SYS_sendmsg, fd, m, flags);
 }
 
 static int sys_sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
-	return (int)raw()(SYS_sendmmsg, fd, v, n, flags);
+	return (int)rb_real_syscall()(SYS_sendmmsg, fd, v, n, flags);
 }
 
 static int sys_close(int fd)
 {
-	return (int)raw()(SYS_close, fd);
+	return (int)rb_real_syscall()(SYS_close, fd);
 }
 
 static int sys_close_range(unsigned int first, unsigned int last, int flags)
 {
 #ifdef SYS_close_range
-	return (int)raw()(SYS_close_range, first, last, flags);
+	return (int)rb_real_syscall()(SYS_close_range, first, last, flags);
 #else
 	(void)first, (void)last, (void)flags;
 	errno = ENOSYS;
@@ -101,19 +101,19 @@ static void sys_closefrom(int lowfd)
 
 static int sys_dup(int fd)
 {
-	return (int)raw()(SYS_dup, fd);
+	return (int)rb_real_syscall()(SYS_dup, fd);
 }
 
 static int sys_dup3(int oldfd, int newfd, int flags)
 {
-	return (int)raw()(SYS_dup3, oldfd, newfd, flags);
+	return (int)rb_real_syscall()(SYS_dup3, oldfd, newfd, flags);
 }
 
 static int sys_dup2(int oldfd, int newfd)
 {
 	/* dup3 refuses oldfd == newfd; dup2 returns it if it is open. */
 	if (oldfd == newfd)
-		return raw()(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd;
+		return rb_real_syscall()(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd;
 	return sys_dup3(oldfd, newfd, 0);
 }
 
@@ -125,7 +125,7 @@ static int sys_fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	return (int)raw()(SYS_fcntl, fd, cmd, arg);
+	return (int)rb_real_syscall()(SYS_fcntl, fd, cmd, arg);
 }
 
 /* On 32-bit targets fcntl64 takes the struct flock64 commands. */
@@ -138,37 +138,31 @@ static int sys_fcntl64(int fd, int cmd, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 #ifdef SYS_fcntl64
-	return (int)raw()(SYS_fcntl64, fd, cmd, arg);
+	return (int)rb_real_syscall()(SYS_fcntl64, fd, cmd, arg);
 #else
-	return (int)raw()(SYS_fcntl, fd, cmd, arg);
+	return (int)rb_real_syscall()(SYS_fcntl, fd, cmd, arg);
 #endif
-}
-
-/* syscall() reads six arguments whatever the caller passed. */
-static long sys_syscall(long nr, ...)
-{
-	va_list ap;
-	long a[6];
-
-	va_start(ap, nr);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	return raw()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /*
  * posix_spawn has no system call: look it up here (a call during
  * initialisation is rare, and posix_spawn is not signal-safe anyway).
  */
+/* The next object's name at version (its default one for NULL). */
+static void *lookup(const char *name, const char *version)
+{
+	if (!version)
+		return dlsym(RTLD_NEXT, name);
+#ifdef HAVE_DLVSYM
+	return dlvsym(RTLD_NEXT, name, version);
+#else
+	return NULL; /* no versions without dlvsym: never asked */
+#endif
+}
+
 static rb_spawn_fn lookup_spawn(const char *name, const char *version)
 {
-#ifdef HAVE_DLVSYM
-	void *p = version ? dlvsym(RTLD_NEXT, name, version)
-			  : dlsym(RTLD_NEXT, name);
-#else
-	void *p = dlsym(RTLD_NEXT, name);
-#endif
+	void *p = lookup(name, version);
 	rb_spawn_fn f = NULL;
 
 	if (p)
@@ -243,7 +237,6 @@ const struct rb_real rb_real_syscalls = {
 	.fcntl64 = sys_fcntl64,
 	.posix_spawn = sys_spawn,
 	.posix_spawnp = sys_spawnp,
-	.syscall = sys_syscall,
 	.posix_spawn_old = sys_spawn_old,
 	.posix_spawnp_old = sys_spawnp_old,
 	/* The old fcntl took the struct flock64 commands too. */
@@ -272,7 +265,6 @@ static const struct rb_sym syms[] = {
 	RB_SYM(dup2, true),	    RB_SYM(dup3, true),
 	RB_SYM(fcntl, true),	    RB_SYM(fcntl64, false),
 	RB_SYM(posix_spawn, true),  RB_SYM(posix_spawnp, true),
-	RB_SYM(syscall, true),
 };
 
 #define RB_SYM_AS(field, name) {name, offsetof(struct rb_real, field), false}
@@ -320,11 +312,8 @@ static void resolve_extra(struct rb_real *out)
 	     i++)
 		set_fn(out, time64_syms[i].offset,
 		       dlsym(RTLD_NEXT, time64_syms[i].name));
-	for (const struct rb_vsym *v = old_syms; v->name; v++) {
-#ifdef HAVE_DLVSYM
-		set_fn(out, v->offset, dlvsym(RTLD_NEXT, v->name, v->version));
-#endif
-	}
+	for (const struct rb_vsym *v = old_syms; v->name; v++)
+		set_fn(out, v->offset, lookup(v->name, v->version));
 }
 
 int rb_real_resolve(struct rb_real *out)
@@ -333,7 +322,7 @@ int rb_real_resolve(struct rb_real *out)
 
 	/* A symbol libc lacks keeps its system call stand-in. */
 	*out = rb_real_syscalls;
-	(void)raw();
+	(void)rb_real_syscall();
 	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
 		void *f = dlsym(RTLD_NEXT, syms[i].name);
 

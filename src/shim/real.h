@@ -53,8 +53,6 @@ struct rb_real {
 	rb_fcntl_fn fcntl64;
 	rb_spawn_fn posix_spawn;
 	rb_spawn_fn posix_spawnp;
-	/* The number and six arguments, as libc's syscall() reads them. */
-	rb_syscall_fn syscall;
 	/*
 	 * Older versions of the names above, for programs linked against
 	 * them: configure names them (RB_VER_*_OLD) when libc has one.
@@ -71,6 +69,12 @@ struct rb_real {
 
 /* Resolve every entry of *out; returns -1 when a required one is missing. */
 int rb_real_resolve(struct rb_real *out);
+
+/*
+ * libc's syscall(), which librebind's own export would shadow: at hand
+ * before initialisation too (looked up then, on first use).
+ */
+rb_syscall_fn rb_real_syscall(void);
 
 /* The raw system call table used before initialisation. */
 extern const struct rb_real rb_real_syscalls;
