@@ -78,3 +78,25 @@ RB_SIBCALLS RB_EXPORT void *dlopen(const char *file, int mode)
 #endif
 	RB_MUSTTAIL return r->dlopen(file, mode);
 }
+
+/*
+ * Programs linked before glibc 2.34 took dlopen from libdl, an older
+ * version of the name: they get their own hook, forwarding to that
+ * version (configure names it; on i386 there are two and none is
+ * hooked, so such programs keep libc's and their DEEPBIND libraries
+ * bypass rebind).
+ */
+#ifdef RB_VER_DLOPEN_OLD
+void *rb_dlopen_old(const char *file, int mode);
+__asm__(".symver rb_dlopen_old, dlopen@" RB_VER_DLOPEN_OLD);
+RB_SIBCALLS RB_EXPORT void *rb_dlopen_old(const char *file, int mode)
+{
+	const struct rb_real *r = rb_real();
+
+#ifdef RTLD_DEEPBIND
+	if (covers(file, mode, __builtin_return_address(0)))
+		return deep_open(r->dlopen_old, file, mode);
+#endif
+	RB_MUSTTAIL return r->dlopen_old(file, mode);
+}
+#endif

@@ -1,5 +1,11 @@
 #include "config.h"
 
+/* This file defines libc's names: it must see them as declared without
+ * _TIME_BITS=64 / _FILE_OFFSET_BITS=64, which redirect them to
+ * __setsockopt64, fcntl64 and the like (Debian armhf builds with both). */
+#undef _TIME_BITS
+#undef _FILE_OFFSET_BITS
+
 #include <fcntl.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -72,3 +78,35 @@ RB_EXPORT int fcntl64(int fd, int cmd, ...)
 	va_end(ap);
 	return after_fcntl(fd, cmd, rb_real()->fcntl64(fd, cmd, arg));
 }
+
+#ifdef HAVE___FCNTL_TIME64
+/* 32-bit programs built with _TIME_BITS=64 call fcntl64 by this name. */
+int rb_fcntl_time64(int fd, int cmd, ...) __asm__("__fcntl_time64");
+RB_EXPORT int rb_fcntl_time64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return after_fcntl(fd, cmd, rb_real()->fcntl_time64(fd, cmd, arg));
+}
+#endif
+
+#ifdef RB_VER_FCNTL_OLD
+/* Programs linked against the old fcntl (32-bit glibc before 2.28) get
+ * it: it took the struct flock64 commands, the current one does not. */
+int rb_fcntl_old(int fd, int cmd, ...);
+__asm__(".symver rb_fcntl_old, fcntl@" RB_VER_FCNTL_OLD);
+RB_EXPORT int rb_fcntl_old(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return after_fcntl(fd, cmd, rb_real()->fcntl_old(fd, cmd, arg));
+}
+#endif

@@ -1,5 +1,11 @@
 #include "config.h"
 
+/* This file defines libc's names: it must see them as declared without
+ * _TIME_BITS=64 / _FILE_OFFSET_BITS=64, which redirect them to
+ * __setsockopt64, fcntl64 and the like (Debian armhf builds with both). */
+#undef _TIME_BITS
+#undef _FILE_OFFSET_BITS
+
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -46,9 +52,10 @@ static void note_rights(const struct msghdr *m)
 	}
 }
 
-RB_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+static ssize_t noted_sendmsg(rb_sendmsg_fn real, int fd,
+			     const struct msghdr *msg, int flags)
 {
-	ssize_t ret = rb_real()->sendmsg(fd, msg, flags);
+	ssize_t ret = real(fd, msg, flags);
 	int saved = errno;
 
 	if (ret >= 0)
@@ -58,10 +65,10 @@ RB_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 }
 
 /* Only the first ret messages were sent. */
-RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
-		       RB_SENDMMSG_FLAGS flags)
+static int noted_sendmmsg(rb_sendmmsg_fn real, int fd, struct mmsghdr *vec,
+			  unsigned int n, RB_SENDMMSG_FLAGS flags)
 {
-	int ret = rb_real()->sendmmsg(fd, vec, n, flags);
+	int ret = real(fd, vec, n, flags);
 	int saved = errno;
 
 	for (int i = 0; i < ret; i++)
@@ -69,3 +76,33 @@ RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
 	errno = saved;
 	return ret;
 }
+
+RB_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return noted_sendmsg(rb_real()->sendmsg, fd, msg, flags);
+}
+
+RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+	return noted_sendmmsg(rb_real()->sendmmsg, fd, vec, n, flags);
+}
+
+/* 32-bit programs built with _TIME_BITS=64 call these names. */
+#ifdef HAVE___SENDMSG64
+ssize_t rb_sendmsg64(int fd, const struct msghdr *msg, int flags) __asm__(
+	"__sendmsg64");
+RB_EXPORT ssize_t rb_sendmsg64(int fd, const struct msghdr *msg, int flags)
+{
+	return noted_sendmsg(rb_real()->sendmsg64, fd, msg, flags);
+}
+#endif
+
+#ifdef HAVE___SENDMMSG64
+int rb_sendmmsg64(int fd, struct mmsghdr *vec, unsigned int n,
+		  int flags) __asm__("__sendmmsg64");
+RB_EXPORT int rb_sendmmsg64(int fd, struct mmsghdr *vec, unsigned int n,
+			    int flags)
+{
+	return noted_sendmmsg(rb_real()->sendmmsg64, fd, vec, n, flags);
+}
+#endif

@@ -37,6 +37,7 @@ typedef int (*rb_spawn_fn)(pid_t *, const char *,
 			   const posix_spawnattr_t *, char *const[],
 			   char *const[]);
 typedef void *(*rb_dlopen_fn)(const char *, int);
+typedef long (*rb_syscall_fn)(long, ...);
 
 struct rb_real {
 	rb_socket_fn socket;
@@ -58,10 +59,29 @@ struct rb_real {
 	rb_spawn_fn posix_spawn;
 	rb_spawn_fn posix_spawnp;
 	rb_dlopen_fn dlopen;
+	/*
+	 * Older versions of the names above, for programs linked against
+	 * them: configure names them (RB_VER_*_OLD) when libc has one.
+	 */
+	rb_spawn_fn posix_spawn_old;
+	rb_spawn_fn posix_spawnp_old;
+	rb_fcntl_fn fcntl_old;
+	rb_dlopen_fn dlopen_old;
+	/* 32-bit libc's names for programs built with _TIME_BITS=64. */
+	rb_setsockopt_fn setsockopt64;
+	rb_fcntl_fn fcntl_time64;
+	rb_sendmsg_fn sendmsg64;
+	rb_sendmmsg_fn sendmmsg64;
 };
 
 /* Resolve every entry of *out; returns -1 when a required one is missing. */
 int rb_real_resolve(struct rb_real *out);
+
+/*
+ * libc's syscall(), which librebind's own export would shadow: at hand
+ * before initialisation too (looked up then, on first use).
+ */
+rb_syscall_fn rb_real_syscall(void);
 
 /* The raw system call table used before initialisation. */
 extern const struct rb_real rb_real_syscalls;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -520,10 +521,57 @@ static void case_connections_more(int lfd)
 	client_reads(c, "shut down accepted");
 }
 
-enum copy_how { BY_DUP, BY_DUP2, BY_DUP3, BY_F_DUPFD, BY_F_DUPFD_CLOEXEC };
+enum copy_how {
+	BY_DUP,
+	BY_DUP2,
+	BY_DUP3,
+	BY_F_DUPFD,
+	BY_F_DUPFD_CLOEXEC,
+	BY_SYS_DUP,
+	BY_SYS_DUP2,
+	BY_SYS_DUP3,
+	BY_SYS_F_DUPFD,
+	BY_SYS_F_DUPFD_CLOEXEC,
+	BY_SYS_FCNTL64, /* 32-bit only */
+#ifdef SYS_fcntl64
+	BY_LAST = BY_SYS_FCNTL64
+#else
+	BY_LAST = BY_SYS_F_DUPFD_CLOEXEC
+#endif
+};
 
-static const char *const copy_names[] = {"dup", "dup2", "dup3", "F_DUPFD",
-                                         "F_DUPFD_CLOEXEC"};
+static const char *const copy_names[] = {
+        "dup",          "dup2",         "dup3",
+        "F_DUPFD",      "F_DUPFD_CLOEXEC",
+        "syscall(SYS_dup)",
+        "syscall(SYS_dup2)",
+        "syscall(SYS_dup3)",
+        "syscall(SYS_fcntl, F_DUPFD)",
+        "syscall(SYS_fcntl, F_DUPFD_CLOEXEC)",
+        "syscall(SYS_fcntl64, F_DUPFD)"};
+
+/* The same copies made through syscall(), which no dup hook sees. */
+static int sys_copy_fd(int fd, enum copy_how how)
+{
+	switch (how) {
+	case BY_SYS_DUP:
+		return (int)syscall(SYS_dup, fd);
+	case BY_SYS_DUP2:
+#ifdef SYS_dup2
+		return (int)syscall(SYS_dup2, fd, BIGFD + 7);
+#endif
+	case BY_SYS_DUP3:
+		return (int)syscall(SYS_dup3, fd, BIGFD + 7, O_CLOEXEC);
+	case BY_SYS_F_DUPFD:
+		return (int)syscall(SYS_fcntl, fd, F_DUPFD, 0);
+	case BY_SYS_FCNTL64:
+#ifdef SYS_fcntl64
+		return (int)syscall(SYS_fcntl64, fd, F_DUPFD, 0);
+#endif
+	default:
+		return (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+	}
+}
 
 static int copy_fd(int fd, enum copy_how how)
 {
@@ -536,8 +584,10 @@ static int copy_fd(int fd, enum copy_how how)
 		return dup3(fd, BIGFD + 7, O_CLOEXEC);
 	case BY_F_DUPFD:
 		return fcntl(fd, F_DUPFD, 0);
-	default:
+	case BY_F_DUPFD_CLOEXEC:
 		return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	default:
+		return sys_copy_fd(fd, how);
 	}
 }
 
@@ -561,7 +611,7 @@ static void use_copy(int s, int copy, int c, const char *how)
 
 static void case_copies(int lfd)
 {
-	for (int how = BY_DUP; how <= BY_F_DUPFD_CLOEXEC; how++) {
+	for (int how = BY_DUP; how <= BY_LAST; how++) {
 		int c;
 		int s = connection(lfd, &c);
 		int copy = copy_fd(s, (enum copy_how)how);
@@ -726,6 +776,59 @@ static void case_spawn(void)
 	printf("spawned true: status %d\n", st);
 }
 
+/* A UDP socket on 127.0.0.1 sends a datagram to itself with sendto's
+ * six arguments through syscall(): the last one (the address length)
+ * must arrive too. */
+static void case_syscall_six(void)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = probe_loopback(0);
+
+	if (u < 0 || bind(u, (struct sockaddr *)&a, sizeof(a)) < 0)
+		setup_failed("udp socket");
+	a = local_addr(u);
+	arm();
+	show("syscall(SYS_sendto, six arguments)",
+	     syscall(SYS_sendto, u, "x", 1, 0, &a, sizeof(a)));
+	arm();
+	show("syscall(SYS_sendto, bad length)",
+	     syscall(SYS_sendto, u, "x", 1, 0, &a, 3));
+	arm();
+	show("syscall(SYS_close, udp socket)", syscall(SYS_close, u));
+}
+
+/* syscall() returns what the kernel said, errno as libc sets it. */
+static void case_syscall(const int pipefd[2])
+{
+	int bad = closed_fd();
+	long fd;
+
+	arm();
+	show("syscall(SYS_close, -1)", syscall(SYS_close, -1));
+	arm();
+	show("syscall(SYS_dup, closed fd)", syscall(SYS_dup, bad));
+	arm();
+	show("syscall(SYS_fcntl, closed fd, F_DUPFD)",
+	     syscall(SYS_fcntl, bad, F_DUPFD, 0));
+	arm();
+	show("syscall(no such number)", syscall(100000));
+	arm();
+	show("syscall(SYS_write, pipe)", syscall(SYS_write, pipefd[1], "ab", 2));
+	arm();
+	fd = syscall(SYS_dup, pipefd[1]);
+	show_fd("syscall(SYS_dup, pipe)", (int)fd);
+	arm();
+	show("syscall(SYS_close, that copy)", syscall(SYS_close, fd));
+	arm();
+	show("syscall(SYS_close, it again)", syscall(SYS_close, fd));
+#ifdef SYS_close_range
+	arm();
+	show("syscall(SYS_close_range, 5, 3, 0)",
+	     syscall(SYS_close_range, 5, 3, 0));
+#endif
+	case_syscall_six();
+}
+
 /* What is behind fd now: file type and mode, and its first bytes. */
 static void describe(const char *what, int fd)
 {
@@ -863,6 +966,7 @@ int main(int argc, char **argv)
 	case_sendmsg(lfd);
 	case_sendmmsg();
 	case_spawn();
+	case_syscall(pipefd);
 	case_games(lfd, pipefd);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dlfcn.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -59,12 +60,28 @@
  * the expected outcome is deterministic.
  *
  * Descriptors closed "inside libc" are simulated with syscall(SYS_close),
- * and descriptors a hook must not see are made with raw system calls.
+ * and descriptors a hook must not see are made with raw system calls,
+ * both through libc's own syscall(): librebind hooks the exported one.
  */
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+
+/* libc's syscall(), found in libc itself (set in main). */
+static long (*raw_syscall)(long, ...);
+
+static void find_raw_syscall(void)
+{
+	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	void *p = h ? dlsym(h, "syscall") : NULL;
+
+	if (!p) {
+		printf("setup: libc's syscall() not found\n");
+		exit(99);
+	}
+	memcpy(&raw_syscall, &p, sizeof(p));
+}
 
 #define HIGH_WANT   66000 /* above 65536 */
 #define HIGH_LIMIT  70000
@@ -340,7 +357,7 @@ static int accept_how(int lfd, enum how how)
 		return accept(lfd, NULL, NULL);
 	if (how == A_ACCEPT4)
 		return accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	return (int)syscall(SYS_accept4, lfd, NULL, NULL, 0);
+	return (int)raw_syscall(SYS_accept4, lfd, NULL, NULL, 0);
 }
 
 /* Accepts the connection from client cli on lfd. */
@@ -1009,7 +1026,7 @@ static void step_closefrom_negative(void)
 
 static void raw_close(int fd)
 {
-	(void)syscall(SYS_close, fd);
+	(void)raw_syscall(SYS_close, fd);
 }
 
 /* Put *fd at number target (free) without any hook seeing it. */
@@ -1017,7 +1034,7 @@ static void raw_place(int *fd, int target)
 {
 	if (*fd == target)
 		return;
-	if (syscall(SYS_dup3, *fd, target, 0) != target)
+	if (raw_syscall(SYS_dup3, *fd, target, 0) != target)
 		fail("raw dup3 to %d: %s", target, strerror(errno));
 	raw_close(*fd);
 	*fd = target;
@@ -1051,7 +1068,7 @@ static void libc_close_pipe(void)
 
 	begin("libc_close_pipe");
 	n = stale_conn();
-	if (n < 0 || syscall(SYS_pipe2, p, 0) != 0) {
+	if (n < 0 || raw_syscall(SYS_pipe2, p, 0) != 0) {
 		end();
 		return;
 	}
@@ -1075,7 +1092,7 @@ static void libc_close_file(void)
 
 	begin("libc_close_file");
 	n = stale_conn();
-	fd = (int)syscall(SYS_openat, AT_FDCWD, tmpfile_path,
+	fd = (int)raw_syscall(SYS_openat, AT_FDCWD, tmpfile_path,
 	                  O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (n < 0 || fd < 0) {
 		end();
@@ -1106,13 +1123,13 @@ static void libc_close_udp(void)
 	begin("libc_close_udp");
 	n = stale_conn();
 	rx = udp_rx(&a);
-	tx = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+	tx = (int)raw_syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
 	if (n < 0 || tx < 0 || rx < 0) {
 		end();
 		return;
 	}
 	raw_place(&tx, n);
-	alias.fd = (int)syscall(SYS_dup, tx);
+	alias.fd = (int)raw_syscall(SYS_dup, tx);
 	alias.id = object_id(alias.fd);
 	if (!udp_connect(tx, &a) || send(n, "udp", 3, 0) != 3 || close(n) != 0)
 		fail("UDP at fd %d: %s", n, strerror(errno));
@@ -1162,10 +1179,10 @@ static void libc_close_tcp(void)
 static int raw_listener(void)
 {
 	struct sockaddr_in a = probe_loopback(0);
-	int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	int fd = (int)raw_syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 
-	if (fd < 0 || syscall(SYS_bind, fd, &a, sizeof(a)) != 0 ||
-	    syscall(SYS_listen, fd, 16) != 0)
+	if (fd < 0 || raw_syscall(SYS_bind, fd, &a, sizeof(a)) != 0 ||
+	    raw_syscall(SYS_listen, fd, 16) != 0)
 		return -1;
 	return fd;
 }
@@ -1739,6 +1756,7 @@ int main(int argc, char **argv)
 	 * probe. */
 	signal(SIGPIPE, SIG_IGN);
 	self_exe = argv[0];
+	find_raw_syscall();
 	snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/rebind-lc-%d",
 	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	if (argc == 2 && strcmp(argv[1], "mem") == 0)
