@@ -299,12 +299,23 @@ static const struct rb_sym syms[] = {
 
 #define RB_SYM_AS(field, name) {name, offsetof(struct rb_real, field), false}
 
-/* libc's names for programs built with _TIME_BITS=64 (32-bit only). */
+/* libc's names for programs built with _TIME_BITS=64 (32-bit only).
+ * Only those configure found: a dlsym() that fails allocates its
+ * error message, and a program that never listens must not pay that. */
 static const struct rb_sym time64_syms[] = {
+#ifdef HAVE___SETSOCKOPT64
 	RB_SYM_AS(setsockopt64, "__setsockopt64"),
+#endif
+#ifdef HAVE___FCNTL_TIME64
 	RB_SYM_AS(fcntl_time64, "__fcntl_time64"),
+#endif
+#ifdef HAVE___SENDMSG64
 	RB_SYM_AS(sendmsg64, "__sendmsg64"),
+#endif
+#ifdef HAVE___SENDMMSG64
 	RB_SYM_AS(sendmmsg64, "__sendmmsg64"),
+#endif
+	{NULL, 0, false},
 };
 
 static void set_fn(struct rb_real *out, size_t offset, void *f)
@@ -341,10 +352,8 @@ static const struct rb_vsym old_syms[] = {
 /* The current versions stand in for what libc lacks. */
 static void resolve_extra(struct rb_real *out)
 {
-	for (size_t i = 0; i < sizeof(time64_syms) / sizeof(time64_syms[0]);
-	     i++)
-		set_fn(out, time64_syms[i].offset,
-		       dlsym(RTLD_NEXT, time64_syms[i].name));
+	for (const struct rb_sym *t = time64_syms; t->name; t++)
+		set_fn(out, t->offset, dlsym(RTLD_NEXT, t->name));
 	for (const struct rb_vsym *v = old_syms; v->name; v++)
 		set_fn(out, v->offset, lookup(v->name, v->version));
 }
