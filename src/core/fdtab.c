@@ -31,7 +31,7 @@ struct rb_fdtab_mem {
  * pointer to it is the pointer to the whole table. */
 _Atomic unsigned char *_Atomic rb_fdtab_flagp;
 
-static _Atomic unsigned top;
+_Atomic unsigned rb_fdtab_top;
 
 /* The table whose flags array starts at flags.  By way of uintptr_t: a
  * direct cast from a pointer to _Atomic elements trips -Wcast-qual, and
@@ -99,10 +99,12 @@ bool rb_fdtab_get(int fd, struct rb_fdent *out)
 
 static void raise_top(unsigned n)
 {
-	unsigned cur = atomic_load_explicit(&top, memory_order_relaxed);
+	unsigned cur =
+		atomic_load_explicit(&rb_fdtab_top, memory_order_relaxed);
 
+	/* Release: a reader that sees the new top sees the mapping. */
 	while (cur < n && !atomic_compare_exchange_weak_explicit(
-				  &top, &cur, n, memory_order_relaxed,
+				  &rb_fdtab_top, &cur, n, memory_order_release,
 				  memory_order_relaxed))
 		;
 }
@@ -205,5 +207,5 @@ void rb_fdtab_clear(int fd)
 
 unsigned rb_fdtab_end(void)
 {
-	return atomic_load_explicit(&top, memory_order_relaxed);
+	return atomic_load_explicit(&rb_fdtab_top, memory_order_relaxed);
 }

@@ -44,13 +44,22 @@ struct rb_fdent {
  * descriptor it sees.  NULL until the first entry is stored. */
 extern _Atomic unsigned char *_Atomic rb_fdtab_flagp
 	__attribute__((visibility("hidden")));
+/* One past the highest fd ever stored (only grows). */
+extern _Atomic unsigned rb_fdtab_top __attribute__((visibility("hidden")));
 
-/* 0 for an unknown descriptor or one outside the table. */
+/*
+ * 0 for an unknown descriptor or one outside the table.  Descriptors
+ * above every stored one are answered without reading the table: some
+ * kernels back even a read of untouched anonymous memory with a fresh
+ * page, and a daemon closing every descriptor up to its limit must not
+ * grow by the table's size.
+ */
 static inline unsigned rb_fdtab_flags(int fd)
 {
 	_Atomic unsigned char *f;
 
-	if ((unsigned)fd >= RB_FDTAB_MAX)
+	if ((unsigned)fd >= atomic_load_explicit(&rb_fdtab_top,
+						 memory_order_acquire))
 		return 0;
 	f = atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire);
 	return f ? atomic_load_explicit(&f[fd], memory_order_acquire) : 0;
