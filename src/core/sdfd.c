@@ -101,6 +101,7 @@ int rb_sdfd_name_build(const struct rb_sdaddr *a, char *buf, size_t len)
 int rb_sdfd_name_parse(const char *name, struct rb_sdaddr *out)
 {
 	char text[INET6_ADDRSTRLEN];
+	struct rb_sdaddr a;
 	const char *addr = name + strlen(NAME_PREFIX "ipv4-");
 	const char *dash;
 	long port;
@@ -121,10 +122,14 @@ int rb_sdfd_name_parse(const char *name, struct rb_sdaddr *out)
 	text[dash - addr] = '\0';
 	if (family == AF_INET6)
 		swap_char(text, '_', ':');
-	if (port <= 0 || inet_pton(family, text, out->addr) != 1)
+	/* *out whole, and only on success: callers compare addresses with
+	 * memcmp, and an IPv4 address fills only the first 4 bytes. */
+	memset(&a, 0, sizeof(a));
+	if (port <= 0 || inet_pton(family, text, a.addr) != 1)
 		return -1;
-	out->family = family;
-	out->port = (unsigned)port;
+	a.family = family;
+	a.port = (unsigned)port;
+	*out = a;
 	return 0;
 }
 
