@@ -264,8 +264,15 @@ static bool give_up(const struct rb_real *r, struct passed *e)
 
 	if (fd < 0)
 		return false;
-	if (still(fd, e))
+	/* A listener rebind stored itself: shut it down, which frees its
+	 * address at once for every holder (systemd's copy included, which
+	 * systemd then drops), instead of waiting for systemd to read the
+	 * message.  A .socket unit's listener is systemd's: only closed. */
+	if (still(fd, e)) {
+		if (e->ours)
+			(void)shutdown(fd, SHUT_RDWR);
 		(void)r->close(fd);
+	}
 	n = e->ours ? rb_sdfd_message(true, e->name, msg, sizeof(msg)) : -1;
 	if (n > 0)
 		removed = notify(r, msg, (size_t)n, -1);
