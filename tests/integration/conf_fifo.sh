@@ -40,9 +40,10 @@ still_waiting() {
 	done
 }
 
-# The library, in a program that runs anyway.
+# The library, in a program that runs anyway (and listens: the library
+# reads its config, and reports it, when a socket first needs it).
 out=$(REBIND_CONFIG=$FIFO LD_PRELOAD="$SHIM_PRELOAD" timeout 10 \
-	"$PYTHON3" -c 'print("ran")' 2>"$TMP/lib.err")
+	"$PYTHON3" -c "$LISTEN_ONCE_PY" 2>"$TMP/lib.err")
 st=$?
 still_waiting "library"
 [ "$st" = 0 ] && [ "$out" = ran ] || fail "library: the program did not run (exit $st): $(cat "$TMP/lib.err")"

@@ -40,7 +40,7 @@ relative "REBIND_CONFIG=rel.conf rebind" env REBIND_CONFIG=rel.conf "$REBIND_BIN
 
 # REBIND_CONFIG= (empty).
 out=$(REBIND_CONFIG= LD_PRELOAD="$SHIM_PRELOAD" timeout 10 \
-	"$PYTHON3" -c 'print("ran")' 2>"$TMP/empty.err")
+	"$PYTHON3" -c "$LISTEN_ONCE_PY" 2>"$TMP/empty.err")
 [ "$out" = ran ] || fail "empty REBIND_CONFIG: the program did not run: $(cat "$TMP/empty.err")"
 grep -q '^rebind\[[0-9]*\]: REBIND_CONFIG is empty.* (rebind is disabled)$' "$TMP/empty.err" ||
 	fail "empty REBIND_CONFIG: the library's line does not name the variable: $(cat "$TMP/empty.err")"
@@ -57,7 +57,7 @@ long="$dir/this-is-the-file.conf"
 printf 'linger = abort\ncolour = blue\n' >"$long"
 [ ${#long} -ge 250 ] || hard_error "the long path is only ${#long} bytes"
 REBIND_CONFIG=$long LD_PRELOAD="$SHIM_PRELOAD" timeout 10 \
-	"$PYTHON3" -c 'print("ran")' >/dev/null 2>"$TMP/long.err"
+	"$PYTHON3" -c "$LISTEN_ONCE_PY" >/dev/null 2>"$TMP/long.err"
 grep -q "^rebind\[[0-9]*\]: \.\.\..*e/this-is-the-file\.conf:2: unknown key 'colour' (rebind is disabled)$" "$TMP/long.err" ||
 	fail "long path: the library's line lacks the tail, line, reason or verdict: $(cat "$TMP/long.err")"
 awk 'length > 255 { exit 1 }' "$TMP/long.err" ||

@@ -272,3 +272,12 @@ run_probe() {
 	fi
 	return 1
 }
+
+# A Python program that listens once on a free loopback port and prints
+# "ran": the library reads its config, and reports a bad one, only when
+# a socket first needs it.
+LISTEN_ONCE_PY='import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print("ran")'
