@@ -46,6 +46,11 @@ static struct {
 	int (*fcntl64)(int, int, ...);
 	pt_spawn_fn posix_spawn;
 	pt_spawn_fn posix_spawnp;
+	pt_spawn_fn posix_spawn_old;
+	pt_spawn_fn posix_spawnp_old;
+	void *(*dlopen)(const char *, int);
+	void *(*dlopen_old)(const char *, int);
+	long (*syscall)(long, ...);
 } pt;
 
 /* Stores dlsym's answer in a function pointer of any type. */
@@ -55,6 +60,16 @@ static void sym(void *slot, const char *name)
 
 	memcpy(slot, &f, sizeof(f));
 }
+
+#ifdef HAVE_DLVSYM
+/* The same for an older version of name (librebind hooks those too). */
+static void vsym(void *slot, const char *name, const char *version)
+{
+	void *f = dlvsym(RTLD_NEXT, name, version);
+
+	memcpy(slot, &f, sizeof(f));
+}
+#endif
 
 __attribute__((constructor)) static void pt_init(void)
 {
@@ -75,6 +90,17 @@ __attribute__((constructor)) static void pt_init(void)
 	sym(&pt.fcntl64, "fcntl64");
 	sym(&pt.posix_spawn, "posix_spawn");
 	sym(&pt.posix_spawnp, "posix_spawnp");
+	sym(&pt.dlopen, "dlopen");
+	sym(&pt.syscall, "syscall");
+#ifdef RB_VER_POSIX_SPAWN_OLD
+	vsym(&pt.posix_spawn_old, "posix_spawn", RB_VER_POSIX_SPAWN_OLD);
+#endif
+#ifdef RB_VER_POSIX_SPAWNP_OLD
+	vsym(&pt.posix_spawnp_old, "posix_spawnp", RB_VER_POSIX_SPAWNP_OLD);
+#endif
+#ifdef RB_VER_DLOPEN_OLD
+	vsym(&pt.dlopen_old, "dlopen", RB_VER_DLOPEN_OLD);
+#endif
 	/* Last: it is the readiness flag every hook tests. */
 	sym(&pt.close, "close");
 }
@@ -220,3 +246,65 @@ PT_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 	ready();
 	return pt.posix_spawnp(pid, file, fa, attr, argv, envp);
 }
+
+PT_EXPORT void *dlopen(const char *file, int mode)
+{
+	ready();
+	return pt.dlopen(file, mode);
+}
+
+PT_EXPORT long syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	ready();
+	return pt.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* The older versions librebind exports beside the current ones. */
+#ifdef RB_VER_POSIX_SPAWN_OLD
+int rb_pt_spawn_old(pid_t *pid, const char *path,
+		    const posix_spawn_file_actions_t *fa,
+		    const posix_spawnattr_t *attr, char *const argv[],
+		    char *const envp[]);
+__asm__(".symver rb_pt_spawn_old, posix_spawn@" RB_VER_POSIX_SPAWN_OLD);
+PT_EXPORT int rb_pt_spawn_old(pid_t *pid, const char *path,
+			      const posix_spawn_file_actions_t *fa,
+			      const posix_spawnattr_t *attr,
+			      char *const argv[], char *const envp[])
+{
+	ready();
+	return pt.posix_spawn_old(pid, path, fa, attr, argv, envp);
+}
+#endif
+
+#ifdef RB_VER_POSIX_SPAWNP_OLD
+int rb_pt_spawnp_old(pid_t *pid, const char *file,
+		     const posix_spawn_file_actions_t *fa,
+		     const posix_spawnattr_t *attr, char *const argv[],
+		     char *const envp[]);
+__asm__(".symver rb_pt_spawnp_old, posix_spawnp@" RB_VER_POSIX_SPAWNP_OLD);
+PT_EXPORT int rb_pt_spawnp_old(pid_t *pid, const char *file,
+			       const posix_spawn_file_actions_t *fa,
+			       const posix_spawnattr_t *attr,
+			       char *const argv[], char *const envp[])
+{
+	ready();
+	return pt.posix_spawnp_old(pid, file, fa, attr, argv, envp);
+}
+#endif
+
+#ifdef RB_VER_DLOPEN_OLD
+void *rb_pt_dlopen_old(const char *file, int mode);
+__asm__(".symver rb_pt_dlopen_old, dlopen@" RB_VER_DLOPEN_OLD);
+PT_EXPORT void *rb_pt_dlopen_old(const char *file, int mode)
+{
+	ready();
+	return pt.dlopen_old(file, mode);
+}
+#endif
