@@ -12,6 +12,12 @@
 
 . "${srcdir:-.}/tests/integration/systemd_lib.sh" || exit 99
 
+# A sanitizer build's wrapper puts its runtime into LD_PRELOAD too, and
+# enable then does not recognise the drop-in it wrote (closing note of
+# this change); installed builds have no runtime.
+[ -z "${SANITIZER_RUNTIME:-}" ] ||
+	skip "a sanitizer build's drop-in carries the sanitizer runtime"
+
 sd_manager_start
 
 # unit NAME [SERVICE LINES...]: a unit running legacy-server.
