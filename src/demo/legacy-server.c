@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -621,6 +622,16 @@ static void wait_children(void)
 		die_errno("wait");
 }
 
+/* close_range(3, ~0U, 0), also where libc lacks it (musl). */
+static int close_from3(void)
+{
+#ifdef HAVE_CLOSE_RANGE
+	return close_range(3, ~0U, 0);
+#else
+	return (int)syscall(SYS_close_range, 3, ~0U, 0);
+#endif
+}
+
 /* As classic daemonizing code does, before it binds. */
 static void close_fds(enum ls_close how)
 {
@@ -632,10 +643,14 @@ static void close_fds(enum ls_close how)
 			(void)close((int)fd);
 		break;
 	case LS_CLOSE_FROM:
+#ifdef HAVE_CLOSEFROM
 		closefrom(3);
+#else
+		(void)close_from3();
+#endif
 		break;
 	case LS_CLOSE_RANGE:
-		if (close_range(3, ~0U, 0) < 0)
+		if (close_from3() < 0)
 			die_errno("close_range");
 		break;
 	default:

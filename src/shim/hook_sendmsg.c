@@ -82,7 +82,8 @@ RB_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return noted_sendmsg(rb_real()->sendmsg, fd, msg, flags);
 }
 
-RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+RB_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
+		       RB_SENDMMSG_FLAGS flags)
 {
 	return noted_sendmmsg(rb_real()->sendmmsg, fd, vec, n, flags);
 }
