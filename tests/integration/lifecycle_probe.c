@@ -974,7 +974,11 @@ static int negative_client(unsigned port)
 		return 2;
 	if (err != 0)
 		return 3;
+	/* Acknowledge the FIN now; a reset answers that acknowledgement
+	 * and may still be on its way when the EOF is read. */
 	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
+	if (expect_for(K_LAST) == O_RESET)
+		return wait_state(cli, TCP_CLOSE) ? 1 : 0;
 	return probe_tcp_state(cli) == TCP_CLOSE ? 1 : 0;
 }
 
