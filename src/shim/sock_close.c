@@ -3,11 +3,9 @@
 #include "shim/sock.h"
 
 #include <errno.h>
-#include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stddef.h>
-#include <sys/ioctl.h>
 
 #include "core/log.h"
 #include "shim/init.h"
@@ -17,64 +15,57 @@
  * and netinet/tcp.h, which has them, lacks the fields used below. */
 enum { RB_ESTABLISHED = 1, RB_FIN_WAIT1 = 4, RB_FIN_WAIT2 = 5 };
 
-/* tcp_info up to tcpi_notsent_bytes (Linux 4.6): an older kernel fills
+/* tcp_info up to tcpi_bytes_received (Linux 4.1): an older kernel fills
  * less, and then no close is reset. */
 #define RB_TCPI_NEED                                                          \
-	(offsetof(struct tcp_info, tcpi_notsent_bytes) +                      \
-	 sizeof(((struct tcp_info *)0)->tcpi_notsent_bytes))
+	(offsetof(struct tcp_info, tcpi_bytes_received) +                     \
+	 sizeof(((struct tcp_info *)0)->tcpi_bytes_received))
 
 /*
- * May this connection be reset once the peer has our FIN?  One TCP_INFO
- * read answers most of it:
+ * May this connection be reset once the peer has acknowledged our FIN?
+ * One TCP_INFO read:
  * - the peer has sent us something, so its program has certainly seen
  *   the connection.  A client still in a non-blocking connect() it has
  *   not looked at would find a reset there as a failed connect (SO_ERROR
  *   EPIPE), with the server's greeting unread in its queue;
- * - ESTABLISHED with nothing unsent and nothing in flight, or FIN_WAIT1
- *   or FIN_WAIT2 after the program's own shutdown(SHUT_WR) once nothing
- *   is left unsent (the FIN has left).  In CLOSE_WAIT the peer closed
- *   first and no TIME_WAIT is left here anyway.
- * Unread data is the one thing TCP_INFO cannot tell: SIOCINQ.  Returns
- * the state, or -1 for an ordinary close.
+ * - ESTABLISHED, or FIN_WAIT1 or FIN_WAIT2 after the program's own
+ *   shutdown(SHUT_WR).  In CLOSE_WAIT the peer closed first and no
+ *   TIME_WAIT is left here anyway.
+ * Nothing else needs asking.  Data still unsent or in flight is safe: the
+ * reset waits for the acknowledgement of the FIN, which comes after all
+ * of it.  Data the program left unread makes the kernel's close() a reset
+ * with or without rebind.
  */
-static int reset_state(int fd)
+static bool resettable(int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	int inq = -1;
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	    len < RB_TCPI_NEED || ti.tcpi_bytes_received == 0 ||
-	    ti.tcpi_notsent_bytes != 0)
-		return -1;
-	if (!(ti.tcpi_state == RB_ESTABLISHED && ti.tcpi_unacked == 0) &&
-	    ti.tcpi_state != RB_FIN_WAIT1 && ti.tcpi_state != RB_FIN_WAIT2)
-		return -1;
-	if (ioctl(fd, SIOCINQ, &inq) != 0 || inq != 0)
-		return -1;
-	return ti.tcpi_state;
+	    len < RB_TCPI_NEED || ti.tcpi_bytes_received == 0)
+		return false;
+	return ti.tcpi_state == RB_ESTABLISHED ||
+	       ti.tcpi_state == RB_FIN_WAIT1 || ti.tcpi_state == RB_FIN_WAIT2;
 }
 
 /*
- * FIN first, so the peer reads everything and then a clean EOF; then
- * TCP_LINGER2 = -1, so the kernel resets the connection once the peer
- * has acknowledged that FIN (and everything before it), and no TIME_WAIT
- * is left: at once in close() when the ACK is already back (FIN_WAIT2),
- * else from the orphaned socket when the ACK arrives.  A reset never
- * overtakes a FIN still in flight (the peer would lose its EOF if that
- * FIN were lost), and close() never waits for the round trip.  The
- * option is set only here, right before the last close we know of.
+ * TCP_LINGER2 = -1 right before the last close we know of: the close
+ * sends the FIN as usual, the peer reads everything and a clean EOF, and
+ * the kernel resets the connection once the peer has acknowledged that
+ * FIN (and everything before it), so no TIME_WAIT is left: at once in
+ * close() when the ACK is already back (FIN_WAIT2), else from the
+ * orphaned socket when it arrives.  A reset never overtakes a FIN still
+ * in flight (the peer would lose its EOF if that FIN were lost), and
+ * close() never waits for the round trip.  The cookie is read last, only
+ * for a connection about to be reset: a stale entry (libc closed the
+ * socket where no hook saw it) must not reset another socket.
  */
 static void safe_abort(const struct rb_real *r, int fd, uint64_t cookie)
 {
 	const int never = -1;
 	uint64_t now;
-	int state;
 
-	if (!rb_sock_cookie(fd, &now) || now != cookie)
-		return;
-	state = reset_state(fd);
-	if (state < 0 || (state == RB_ESTABLISHED && shutdown(fd, SHUT_WR)))
+	if (!resettable(fd) || !rb_sock_cookie(fd, &now) || now != cookie)
 		return;
 	if (r->setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &never,
 			  sizeof(never)) == 0)
