@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,9 +143,10 @@ static int run_listen_close(long n, double *ns)
  * One loopback connection: the server writes a few bytes and closes
  * first, as legacy daemons do, so TIME_WAIT stays on the listener's
  * port (a fresh one per run) and the client's ephemeral ports are free
- * again at once.
+ * again at once.  ask: the client sends a request first and the server
+ * reads it, so that safe-abort may reset the connection.
  */
-static int one_conn(int lfd, const struct sockaddr_in *a)
+static int one_conn(int lfd, const struct sockaddr_in *a, bool ask)
 {
 	char buf[sizeof(BC_MSG)];
 	int c = socket(AF_INET, SOCK_STREAM, 0);
@@ -153,17 +155,21 @@ static int one_conn(int lfd, const struct sockaddr_in *a)
 
 	if (c >= 0 && connect(c, (const struct sockaddr *)a, sizeof(*a)) == 0)
 		s = accept(lfd, NULL, NULL);
-	if (s >= 0 && write(s, BC_MSG, sizeof(BC_MSG) - 1) > 0 &&
+	if (s >= 0 && ask &&
+	    (write(c, BC_MSG, sizeof(BC_MSG) - 1) <= 0 ||
+	     read(s, buf, sizeof(buf)) <= 0))
+		ok = -1;
+	if (s >= 0 && ok == 0 && write(s, BC_MSG, sizeof(BC_MSG) - 1) > 0 &&
 	    read(c, buf, sizeof(buf)) > 0)
 		ok = 1;
 	if (s >= 0)
 		close(s);
 	if (c >= 0)
 		close(c);
-	return ok ? 0 : fail("connection");
+	return ok == 1 ? 0 : fail("connection");
 }
 
-static int run_churn(long n, double *ns)
+static int churn(long n, double *ns, bool ask)
 {
 	struct sockaddr_in a;
 	int lfd = open_listener(&a);
@@ -172,7 +178,7 @@ static int run_churn(long n, double *ns)
 	if (lfd < 0)
 		return -1;
 	for (long i = 0; i < n; i++) {
-		if (one_conn(lfd, &a) != 0) {
+		if (one_conn(lfd, &a, ask) != 0) {
 			close(lfd);
 			return -1;
 		}
@@ -180,6 +186,16 @@ static int run_churn(long n, double *ns)
 	*ns = now_ns() - t0;
 	close(lfd);
 	return 0;
+}
+
+static int run_churn(long n, double *ns)
+{
+	return churn(n, ns, false);
+}
+
+static int run_churn_request(long n, double *ns)
+{
+	return churn(n, ns, true);
 }
 
 static int dup2_loop(int fd, long n, double *ns)
@@ -218,6 +234,7 @@ static const struct bc_case cases[] = {
 	{"socket_close", "ns/op", run_socket_close},
 	{"listen_close", "ns/op", run_listen_close},
 	{"churn", "conn/s", run_churn},
+	{"churn_request", "conn/s", run_churn_request},
 	{"dup2_close", "ns/op", run_dup2_close},
 	{"dup2_listener", "ns/op", run_dup2_listener},
 };

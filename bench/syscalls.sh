@@ -108,6 +108,7 @@ main() {
 	for cfg in "${CONFIGS[@]}"; do
 		whole exec_true "$cfg" /bin/true
 		per_op churn "$cfg"
+		per_op churn_request "$cfg"
 		per_op dup2_listener "$cfg"
 		per_op listen_close "$cfg"
 	done >>"$CSV"

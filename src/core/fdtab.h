@@ -15,7 +15,8 @@
  *
  * An entry is a hint, never the truth: glibc closes some descriptors
  * where no hook sees it.  Each entry carries the socket's SO_COOKIE, and
- * callers compare it with the kernel's before acting.
+ * callers compare it with the kernel's before acting; a FRESH entry
+ * carries 0 (none was read) and is trusted as it stands.
  */
 
 #define RB_FDTAB_MAX (1 << 20)
@@ -30,6 +31,9 @@ enum rb_fdflag {
 	RB_FD_IGNORED = 1 << 5,     /* looked at: not a socket we act on */
 	RB_FD_OVERRIDE = 1 << 6,    /* policy: keep rebind's values over the
 				       program's own */
+	RB_FD_FRESH = 1 << 7,       /* socket() made it as plain TCP: its
+				       options are the kernel's defaults
+				       but for the USER ones */
 };
 
 #define RB_FD_USER_MASK (RB_FD_USER_REUSE | RB_FD_USER_LINGER)
@@ -65,6 +69,11 @@ static inline unsigned rb_fdtab_flags(int fd)
 	return f ? atomic_load_explicit(&f[fd], memory_order_acquire) : 0;
 }
 bool rb_fdtab_get(int fd, struct rb_fdent *out);
+/* Is the table mapped (has anything ever been stored)? */
+static inline bool rb_fdtab_mapped(void)
+{
+	return atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire);
+}
 /*
  * Replace fd's entry with *e, whatever it held: for a socket the table
  * did not know.  Returns false when fd is outside the table, or the

@@ -357,13 +357,15 @@ static struct passed *find(int fd, const struct sockaddr *addr,
 	return NULL;
 }
 
-/* fdtab knows the program's socket by its cookie: now the listener's. */
+/* fdtab knows the program's socket by its cookie: now the listener's,
+ * which is no fresh socket of the program's (options set, listening). */
 static void retag(int fd, const struct passed *e)
 {
 	struct rb_fdent ent;
 
 	if (rb_fdtab_get(fd, &ent)) {
 		ent.cookie = e->cookie;
+		ent.flags &= ~(unsigned)RB_FD_FRESH;
 		(void)rb_fdtab_set(fd, &ent);
 	}
 }

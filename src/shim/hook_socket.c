@@ -2,16 +2,14 @@
 
 #include <sys/socket.h>
 
-#include "core/fdtab.h"
 #include "shim/init.h"
+#include "shim/sock.h"
 
 RB_EXPORT int socket(int domain, int type, int protocol)
 {
 	int fd = rb_real()->socket(domain, type, protocol);
 
-	/* libc may have closed this number where no hook saw it: an old
-	 * entry must not describe the new socket. */
 	if (fd >= 0)
-		rb_fdtab_clear(fd);
+		rb_sock_created(fd, domain, type, protocol);
 	return fd;
 }

@@ -40,7 +40,7 @@ static struct rb_conf conf;
 static const struct rb_policy disabled = {.enabled = false};
 static const char *load_error; /* found at load, reported at first use */
 static char load_error_buf[RB_ERR_MAX];
-static _Atomic uint32_t fork_gen;
+_Atomic uint32_t rb_fork_generation;
 static _Atomic pid_t owner; /* the process whose memory this is */
 
 /* Every REBIND_* variable's value, REBIND_CONFIG's, and what systemd
@@ -130,6 +130,11 @@ static void on_fork_child(void)
 	 * children of a process that never used a socket. */
 	if (atomic_load(&policy_state) == RB_READY && policy.enabled)
 		atomic_store_explicit(&owner, getpid(), memory_order_relaxed);
+#ifdef RB_VFORK_HOOK
+	/* A child of fork() is no vfork() child, whatever the parent's
+	 * thread had not yet cleared. */
+	rb_vfork_mark = 0;
+#endif
 }
 
 static void init_load(void)
@@ -289,12 +294,12 @@ const struct rb_policy *rb_policy(void)
 
 uint32_t rb_fork_gen(void)
 {
-	return atomic_load_explicit(&fork_gen, memory_order_relaxed);
+	return atomic_load_explicit(&rb_fork_generation, memory_order_relaxed);
 }
 
 void rb_fork_gen_bump(void)
 {
-	atomic_fetch_add_explicit(&fork_gen, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rb_fork_generation, 1, memory_order_relaxed);
 }
 
 #ifdef __GLIBC__
@@ -313,8 +318,23 @@ __attribute__((constructor)) static void rb_init(void)
 }
 #endif
 
+#ifdef RB_VFORK_HOOK
+__thread unsigned char rb_vfork_mark;
+
+bool rb_table_owner(void)
+{
+	if (!rb_vfork_mark)
+		return true;
+	/* The child keeps the mark until it execs or exits. */
+	if (getpid() != atomic_load_explicit(&owner, memory_order_relaxed))
+		return false;
+	rb_vfork_mark = 0;
+	return true;
+}
+#else
 bool rb_table_owner(void)
 {
 	return getpid() ==
 	       atomic_load_explicit(&owner, memory_order_relaxed);
 }
+#endif

@@ -63,13 +63,36 @@ const struct rb_policy *rb_policy(void);
  */
 uint32_t rb_fork_gen(void);
 void rb_fork_gen_bump(void);
+/* The counter itself: the vfork() hook bumps it without a call. */
+extern _Atomic uint32_t rb_fork_generation
+	__attribute__((visibility("hidden")));
 
 /*
  * Is this process the one the descriptor table belongs to?  Not in a
  * vfork() child: it shares the parent's memory (and so its table) but no
  * atfork handler runs, and its closes must not touch the parent's
- * sockets or entries.  A system call: use it only for marked descriptors.
+ * sockets or entries.  Where vfork() is hooked (RB_VFORK_HOOK) a thread
+ * that has not called it since the last answer is told so without a
+ * system call; otherwise, and after a vfork(), getpid() decides.  Use it
+ * only for marked descriptors.
  */
 bool rb_table_owner(void);
+
+#ifdef RB_VFORK_HOOK
+/* Set by the vfork() hook in the calling thread, whose thread-local
+ * storage the child shares; cleared once the parent is back. */
+extern __thread unsigned char rb_vfork_mark
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+#endif
+
+/* True where rb_table_owner() would say so without a system call. */
+static inline bool rb_table_owner_free(void)
+{
+#ifdef RB_VFORK_HOOK
+	return !rb_vfork_mark;
+#else
+	return false;
+#endif
+}
 
 #endif

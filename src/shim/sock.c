@@ -20,6 +20,7 @@ struct rb_tcp {
 	int family;
 	unsigned port;
 	bool mptcp;
+	bool fresh; /* FRESH entry: TCP, options at their defaults */
 };
 
 bool rb_sock_cookie(int fd, uint64_t *out)
@@ -33,8 +34,35 @@ bool rb_sock_entry(int fd, struct rb_fdent *out)
 {
 	uint64_t cookie;
 
-	return rb_fdtab_get(fd, out) && rb_sock_cookie(fd, &cookie) &&
-	       cookie == out->cookie;
+	if (!rb_fdtab_get(fd, out))
+		return false;
+	if (out->flags & RB_FD_FRESH)
+		return true;
+	return rb_sock_cookie(fd, &cookie) && cookie == out->cookie;
+}
+
+/*
+ * libc may have closed this number where no hook saw it: an old entry
+ * must not describe the new socket.  A plain TCP socket is marked FRESH
+ * instead, so that its listen() need not ask the kernel for its protocol
+ * and SO_REUSEADDR; only where the table is mapped already, since
+ * mapping it would cost a program that never listens a system call, and
+ * where telling a vfork() child from its parent costs none either.
+ * The mark is trusted without a cookie (none is read here): a socket no
+ * hook saw, at the number of one libc closed, could pass for it, and
+ * then at worst a log line says SO_REUSEADDR changed when it was 1.
+ */
+void rb_sock_created(int fd, int domain, int type, int protocol)
+{
+	struct rb_fdent e = {.flags = RB_FD_FRESH, .gen = rb_fork_gen()};
+
+	if ((domain == AF_INET || domain == AF_INET6) &&
+	    (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM &&
+	    (protocol == 0 || protocol == IPPROTO_TCP) && rb_fdtab_mapped() &&
+	    rb_table_owner_free())
+		(void)rb_fdtab_set(fd, &e);
+	else
+		rb_fdtab_clear(fd);
 }
 
 static unsigned addr_port(const struct sockaddr *a, socklen_t len)
@@ -68,8 +96,9 @@ static bool tcp_like(int fd, bool *mptcp)
 	return proto == IPPROTO_TCP || *mptcp;
 }
 
-/* Is fd a bound IPv4/IPv6 TCP (or MPTCP) socket? */
-static bool tcp_bound(int fd, struct rb_tcp *out)
+/* Is fd a bound IPv4/IPv6 TCP (or MPTCP) socket?  fresh: socket() made
+ * it as TCP (a FRESH entry). */
+static bool tcp_bound(int fd, bool fresh, struct rb_tcp *out)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
@@ -78,7 +107,9 @@ static bool tcp_bound(int fd, struct rb_tcp *out)
 		return false;
 	out->family = ss.ss_family;
 	out->port = addr_port((struct sockaddr *)&ss, len);
-	return out->port != 0 && tcp_like(fd, &out->mptcp);
+	out->mptcp = false;
+	out->fresh = fresh;
+	return out->port != 0 && (fresh || tcp_like(fd, &out->mptcp));
 }
 
 static bool set_reuseaddr(const struct rb_real *r, int fd, int on)
@@ -125,13 +156,20 @@ static void log_change(const struct rb_tcp *t, const char *what)
 	rb_log_line(RB_LOG_INFO, &l);
 }
 
-static bool reuse_wanted(int fd, const struct rb_sockpolicy *sp,
-			 unsigned user)
+/* user: the program's own options rebind keeps; all_user: every option
+ * the program set.  A fresh socket's SO_REUSEADDR is 0 unless the
+ * program set it (its value then unknown): only then is it read. */
+static bool reuse_wanted(int fd, const struct rb_tcp *t,
+			 const struct rb_sockpolicy *sp, unsigned user,
+			 unsigned all_user)
 {
 	int cur = 1;
 
-	return sp->reuseaddr && !(user & RB_FD_USER_REUSE) &&
-	       get_int(fd, SO_REUSEADDR, &cur) && cur == 0;
+	if (!sp->reuseaddr || (user & RB_FD_USER_REUSE))
+		return false;
+	if (t->fresh && !(all_user & RB_FD_USER_REUSE))
+		return true;
+	return get_int(fd, SO_REUSEADDR, &cur) && cur == 0;
 }
 
 /*
@@ -151,7 +189,7 @@ static unsigned apply(const struct rb_real *r, int fd, const struct rb_tcp *t,
 	if (sp->override)
 		flags |= RB_FD_OVERRIDE;
 	line_start(&l, t);
-	if (reuse_wanted(fd, sp, mine) && set_reuseaddr(r, fd, 1)) {
+	if (reuse_wanted(fd, t, sp, mine, user) && set_reuseaddr(r, fd, 1)) {
 		if (u)
 			u->reuse = true;
 		rb_fmt_str(&l, " SO_REUSEADDR=1");
@@ -206,7 +244,8 @@ static void store(int fd, const struct rb_fdent *e)
 		untracked();
 }
 
-/* Returns the flags recorded for the listener fd. */
+/* Returns the flags recorded for the listener fd.  u: from listen(),
+ * where the socket's entry may say socket() made it (FRESH). */
 static unsigned record_listener(const struct rb_real *r,
 				const struct rb_policy *p, int fd,
 				unsigned user, struct rb_sockpolicy *sp,
@@ -214,11 +253,12 @@ static unsigned record_listener(const struct rb_real *r,
 {
 	struct rb_fdent e = {.flags = RB_FD_IGNORED | user,
 			     .gen = rb_fork_gen()};
+	bool fresh = u && u->entry && (u->old.flags & RB_FD_FRESH);
 	struct rb_tcp t;
 
 	if (!rb_sock_cookie(fd, &e.cookie))
 		return 0;
-	if (tcp_bound(fd, &t) && rb_policy_for_port(p, t.port, sp))
+	if (tcp_bound(fd, fresh, &t) && rb_policy_for_port(p, t.port, sp))
 		e.flags = apply(r, fd, &t, sp, user, u);
 	store(fd, &e);
 	if (u)
@@ -277,7 +317,7 @@ static unsigned adopt(const struct rb_real *r, const struct rb_policy *p,
 
 	/* The connection inherited the program's own options from the
 	 * listener: those stay, as they do on the listener. */
-	if ((flags & RB_FD_LISTENER) && tcp_bound(cfd, &t))
+	if ((flags & RB_FD_LISTENER) && tcp_bound(cfd, false, &t))
 		(void)apply(r, cfd, &t, &sp, user, NULL);
 	return flags;
 }

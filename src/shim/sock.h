@@ -18,8 +18,13 @@
 /* The socket's SO_COOKIE; false for anything that is not a socket. */
 bool rb_sock_cookie(int fd, uint64_t *out);
 
-/* fdtab entry for fd, only if it still describes the same socket. */
+/* fdtab entry for fd, only if it still describes the same socket (a
+ * FRESH entry is taken as it stands). */
 bool rb_sock_entry(int fd, struct rb_fdent *out);
+
+/* socket() made fd: forget what the table said of that number, and mark
+ * a plain TCP socket FRESH where the table is mapped already. */
+void rb_sock_created(int fd, int domain, int type, int protocol);
 
 /* What rb_sock_listen() changed, for rb_sock_listen_failed(). */
 struct rb_listen_undo {

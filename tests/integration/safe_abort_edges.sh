@@ -4,8 +4,10 @@
 # (a) a vfork() child (Python's subprocess uses it) shares the daemon's
 #     memory, and so rebind's table, but not its process: the child's
 #     close_range() before exec must not shut down the daemon's live
-#     connection, and a connection the child dup2()s and keeps must not
-#     be reset when the daemon closes its own descriptor (vfork_probe);
+#     connection; a connection the child dup2()s and keeps, or keeps
+#     through exec as it inherited it, must not be reset when the daemon
+#     closes its own descriptor; and a child that closes the listener
+#     must leave the daemon its own SO_LINGER there (vfork_probe);
 # (b) a peer whose receive window is full may not take our FIN at once:
 #     whatever the queues say, no client may lose data or its EOF.
 
@@ -80,13 +82,28 @@ keepalive LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
 keepalive ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}
 [ "$out" = ab ] || hard_error "control without rebind: client read '$out'"
 
+# vfork_dup [VAR=VALUE...] [inherit | close-listener]: run vfork_probe.
 vfork_dup() {
-	out=$(env "$@" timeout 20 "$PROBES/vfork_probe" 2>&1)
+	local args=()
+	case ${*: -1} in
+	inherit | close-listener) args=("${*: -1}") && set -- "${@:1:$#-1}" ;;
+	esac
+	out=$(env "$@" timeout 20 "$PROBES/vfork_probe" "${args[@]}" 2>&1)
 }
 vfork_dup ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"} ||
 	hard_error "vfork_probe without rebind: $out"
 vfork_dup LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort ||
 	fail "a connection dup2()ed in a vfork child was reset: $out"
+vfork_dup ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"} inherit ||
+	hard_error "vfork_probe inherit without rebind: $out"
+vfork_dup LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort inherit ||
+	fail "a connection a vfork child inherited was reset: $out"
+# A vfork child that closes the listener leaves the parent's own
+# SO_LINGER on it, and on its connections, under abort.
+vfork_dup ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"} \
+	close-listener || hard_error "vfork_probe close-listener without rebind: $out"
+vfork_dup LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort close-listener ||
+	fail "a vfork child's close of the listener cost the parent its own SO_LINGER: $out"
 
 # (b) 10 connections per size; the replies fill the peer's small window.
 # fullwin BYTES [VAR=VALUE...]: sets GOOD, how many of the 10 clients read

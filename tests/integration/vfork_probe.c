@@ -1,49 +1,95 @@
 /*
- * A connection copied in a vfork() child: the child dup2()s an accepted
- * connection onto descriptor 9 and execs a shell that writes to it after
- * a moment; the parent closes its own descriptor at once.  The child
- * shares the parent's memory, so rebind sees its dup2() in the parent's
- * table: the connection now has a second holder and the parent's close
- * must be an ordinary one, even under safe-abort.
+ * What a vfork() child does to the parent's sockets.  The child shares
+ * the parent's memory, so rebind sees its calls in the parent's table.
  *
- * Prints what the client read before EOF; exit 0 when that is the
- * child's line, 1 when not, 2 when the setup failed.
+ * vfork_probe [inherit]: the child dup2()s an accepted connection onto
+ * descriptor 9 (with inherit: keeps the number it inherited) and execs a
+ * shell that writes to it after a moment; the parent closes its own
+ * descriptor at once.  The connection now has a second holder and the
+ * parent's close must be an ordinary one, even under safe-abort: the
+ * client reads the child's line and a clean EOF, and no reset follows.
+ * The client has spoken first, so a close of the last holder would be
+ * reset.  Prints what the client saw; exit 0 when all is as said, 1 when
+ * not, 2 when the setup failed.
+ *
+ * vfork_probe close-listener: the program sets SO_LINGER {1,5} on its
+ * listener itself; the child closes the listener and exits.  The
+ * parent's listener is still open and still has the program's own
+ * value, so its next accept() must leave both it and the connection at
+ * {1,5}, even under REBIND_LINGER=abort.  Had the child's close emptied
+ * the parent's entry, that accept would adopt the listener as one rebind
+ * never saw and set {1,0} on both.  Prints both values; exit 0 when
+ * both are {1,5}, 1 when not, 2 when the setup failed.
  */
 #include "config.h"
 
-#include "probe.h"
-
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #define CHILD_LINE "child-data\n"
 
-int main(void)
+/* A connection whose client has spoken ("hi", read by the server): the
+ * kind safe-abort resets.  Returns the server's end, or -1. */
+static int spoken_conn(int *cli)
 {
-	char buf[64];
-	int lfd, cli, conn, err, st;
+	char hi[2];
+	int err;
+	int lfd = probe_listener(0);
+	int conn;
+
+	*cli = lfd < 0 ? -1 : probe_connect(probe_port(lfd, false));
+	conn = *cli < 0 ? -1 : accept(lfd, NULL, NULL);
+	if (lfd >= 0)
+		close(lfd);
+	if (conn < 0 || !probe_send_all(*cli, "hi", 2, 5000) ||
+	    probe_recv_upto(conn, hi, 2, 5000, &err) != 2)
+		return -1;
+	return conn;
+}
+
+/* After the EOF: does a reset follow within half a second? */
+static bool reset_follows(int cli)
+{
+	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1},
+	                 sizeof(int));
+	for (int i = 0; i < 50; i++) {
+		if (probe_tcp_state(cli) == TCP_CLOSE)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The child execs a shell that writes to the connection after a moment,
+ * through descriptor 9 (dup9: the child dup2()s it there) or the number
+ * it inherited; the parent closes its own descriptor at once.
+ */
+static int shared_conn(bool dup9)
+{
+	char buf[64], cmd[96];
+	int cli, err, st;
+	int conn = spoken_conn(&cli);
+	bool reset;
 	size_t got;
 	pid_t pid;
 
-	lfd = probe_listener(0);
-	if (lfd < 0) {
-		perror("vfork_probe: listener");
-		return 2;
-	}
-	cli = probe_connect(probe_port(lfd, false));
-	conn = cli < 0 ? -1 : accept(lfd, NULL, NULL);
-	if (conn < 0) {
+	if (conn < 0 || conn > 8) {
 		perror("vfork_probe: connection");
 		return 2;
 	}
+	(void)snprintf(cmd, sizeof(cmd), "sleep 0.3; printf '%s' >&%d",
+	               CHILD_LINE, dup9 ? 9 : conn);
 	pid = vfork();
 	if (pid == 0) {
-		if (dup2(conn, 9) == 9)
-			execl("/bin/sh", "sh", "-c",
-			      "sleep 0.3; printf '" CHILD_LINE "' >&9", (char *)NULL);
+		if (!dup9 || dup2(conn, 9) == 9)
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0) {
@@ -58,10 +104,71 @@ int main(void)
 		fprintf(stderr, "vfork_probe: the child did not run\n");
 		return 2;
 	}
+	reset = err == 0 && reset_follows(cli);
 	/* A child whose write met a reset dies of SIGPIPE or exits 1. */
-	printf("child %s %d, client read %zu bytes%s: %s",
+	printf("child %s %d, client read %zu bytes%s%s: %s",
 	       WIFEXITED(st) ? "exit" : "signal",
 	       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), got,
-	       err ? " then an error" : "", got ? buf : "(nothing)\n");
-	return err == 0 && strcmp(buf, CHILD_LINE) == 0 ? 0 : 1;
+	       err ? " then an error" : "", reset ? ", EOF, then a reset" : "",
+	       got ? buf : "(nothing)\n");
+	return err == 0 && !reset && strcmp(buf, CHILD_LINE) == 0 ? 0 : 1;
+}
+
+static bool own_linger(int fd, struct linger *out)
+{
+	socklen_t len = sizeof(*out);
+
+	return getsockopt(fd, SOL_SOCKET, SO_LINGER, out, &len) == 0 &&
+	       out->l_onoff == 1 && out->l_linger == 5;
+}
+
+static int close_listener(void)
+{
+	const struct linger own = {.l_onoff = 1, .l_linger = 5};
+	struct sockaddr_in a = probe_loopback(0);
+	struct linger ll = {0}, cl = {0};
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	int cli, conn, st;
+	bool ok;
+	pid_t pid;
+
+	if (lfd < 0 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_LINGER, &own, sizeof(own)) != 0 ||
+	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(lfd, 16) != 0) {
+		perror("vfork_probe: listener");
+		return 2;
+	}
+	pid = vfork();
+	if (pid == 0) {
+		close(lfd);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+		perror("vfork_probe: vfork");
+		return 2;
+	}
+	cli = probe_connect(probe_port(lfd, false));
+	conn = cli < 0 ? -1 : accept(lfd, NULL, NULL);
+	if (conn < 0) {
+		perror("vfork_probe: connection");
+		return 2;
+	}
+	ok = own_linger(lfd, &ll);
+	ok = own_linger(conn, &cl) && ok;
+	printf("listener linger {%d,%d}, connection linger {%d,%d}\n",
+	       ll.l_onoff, ll.l_linger, cl.l_onoff, cl.l_linger);
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 1)
+		return shared_conn(true);
+	if (argc == 2 && strcmp(argv[1], "inherit") == 0)
+		return shared_conn(false);
+	if (argc == 2 && strcmp(argv[1], "close-listener") == 0)
+		return close_listener();
+	fprintf(stderr, "usage: vfork_probe [inherit | close-listener]\n");
+	return 2;
 }

@@ -1,0 +1,49 @@
+/*
+ * vfork(): the child runs in the parent's memory, on the calling thread's
+ * stack and thread-local storage, until it execs or exits, so a close()
+ * or dup2() it makes would change the parent's descriptor table.  The
+ * hook marks the calling thread (rb_vfork_mark; rb_table_owner() reads
+ * it), bumps the fork generation as fork() does (the child gets a copy
+ * of every descriptor), and jumps to libc's vfork.  It has no frame of
+ * its own: the child and the parent each return to the caller with the
+ * stack as the caller left it.  Built where configure defines RB_VFORK_HOOK (glibc on x86,
+ * which exports __vfork); elsewhere vfork() is not hooked and
+ * rb_table_owner() asks getpid() every time.
+ */
+#include "config.h"
+
+#ifdef RB_VFORK_HOOK
+	.text
+	.globl	vfork
+	.type	vfork, @function
+vfork:
+	.cfi_startproc
+#if defined(__x86_64__)
+#ifdef __CET__
+	endbr64
+#endif
+	movq	rb_vfork_mark@gottpoff(%rip), %rax
+	movb	$1, %fs:(%rax)
+	lock incl rb_fork_generation(%rip)
+	jmp	__vfork@PLT
+#elif defined(__i386__)
+#ifdef __CET__
+	endbr32
+#endif
+	call	1f
+1:	.cfi_adjust_cfa_offset 4
+	popl	%ecx
+	.cfi_adjust_cfa_offset -4
+	addl	$_GLOBAL_OFFSET_TABLE_+[.-1b], %ecx
+	movl	rb_vfork_mark@gotntpoff(%ecx), %eax
+	movb	$1, %gs:(%eax)
+	lock incl rb_fork_generation@GOTOFF(%ecx)
+	jmp	*__vfork@GOT(%ecx)
+#else
+#error "RB_VFORK_HOOK on an architecture hook_vfork.S does not know"
+#endif
+	.cfi_endproc
+	.size	vfork, .-vfork
+#endif
+
+	.section .note.GNU-stack,"",@progbits
