@@ -13,7 +13,8 @@
  * The floor any preload shim pays: the functions librebind wraps (the
  * same export list, src/shim/librebind.map, and the same link flags),
  * each bound once with dlsym(RTLD_NEXT) in a constructor and forwarded
- * with nothing else done.  bench/run.sh compares librebind with this.
+ * with nothing else done (vfork: bench/passthrough_vfork.S, a bare jump
+ * to libc's).  bench/run.sh compares librebind with this.
  *
  * A call that arrives before the constructor ran (from another
  * library's constructor) resolves the table first; that NULL test is

@@ -8,7 +8,8 @@
  * its own: the child and the parent each return to the caller with the
  * stack as the caller left it.  Built where configure defines RB_VFORK_HOOK (glibc on x86,
  * which exports __vfork); elsewhere vfork() is not hooked and
- * rb_table_owner() asks getpid() every time.
+ * rb_table_owner() asks getpid() every time.  With RB_VFORK_FLOOR
+ * (bench/passthrough_vfork.S) it only jumps: the benchmark's floor.
  */
 #include "config.h"
 
@@ -22,9 +23,11 @@ vfork:
 #ifdef __CET__
 	endbr64
 #endif
+#ifndef RB_VFORK_FLOOR
 	movq	rb_vfork_mark@gottpoff(%rip), %rax
 	movb	$1, %fs:(%rax)
 	lock incl rb_fork_generation(%rip)
+#endif
 	jmp	__vfork@PLT
 #elif defined(__i386__)
 #ifdef __CET__
@@ -35,9 +38,11 @@ vfork:
 	popl	%ecx
 	.cfi_adjust_cfa_offset -4
 	addl	$_GLOBAL_OFFSET_TABLE_+[.-1b], %ecx
+#ifndef RB_VFORK_FLOOR
 	movl	rb_vfork_mark@gotntpoff(%ecx), %eax
 	movb	$1, %gs:(%eax)
 	lock incl rb_fork_generation@GOTOFF(%ecx)
+#endif
 	jmp	*__vfork@GOT(%ecx)
 #else
 #error "RB_VFORK_HOOK on an architecture hook_vfork.S does not know"
