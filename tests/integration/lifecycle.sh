@@ -34,7 +34,7 @@ dup2_onto_open dup2_onto_conn/implicit_close dup2_onto_conn/close
 dup3_onto_conn/implicit_close dup3_onto_conn/close dup2_same_fd
 fcntl_other close_range closefrom closefrom_negative
 libc_close_pipe libc_close_file libc_close_udp
-libc_close_tcp/accept libc_close_tcp/close
+libc_close_tcp/accept libc_close_tcp/close unseen_copy
 libc_close_listener/before_accept libc_close_listener/accept
 libc_close_listener/close
 fork_parent_closes fork_child_closes/child fork_child_closes/parent

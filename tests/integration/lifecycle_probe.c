@@ -1176,6 +1176,33 @@ static void libc_close_tcp(void)
 }
 
 /*
+ * A copy no hook saw (a raw dup; io_uring's registered files and copies
+ * taken with pidfd_getfd() are such copies): the program's close() looks
+ * like the last one, yet the copy must go on working.  The peer reads
+ * everything sent through it, then the copy's close ends the connection
+ * as the last close does in this mode.
+ */
+static void unseen_copy(void)
+{
+	int cli, srv, copy;
+
+	begin("unseen_copy");
+	srv = new_conn(L, A_ACCEPT, &cli);
+	copy = srv < 0 ? -1 : (int)raw_syscall(SYS_dup, srv);
+	if (copy < 0) {
+		fail("setup: %s", strerror(errno));
+		end();
+		return;
+	}
+	reg_del(srv);
+	if (close(srv) != 0)
+		fail("close(%d): %s", srv, strerror(errno));
+	reg_add(copy, R_CONN, cli);
+	finish_conn(copy, cli, K_LAST);
+	end();
+}
+
+/*
  * A listener no hook saw (built with raw system calls, as if inherited or
  * received over a Unix socket) at the number of a listener libc closed:
  * its first accept() must adopt it like any inherited listener.
@@ -1745,6 +1772,7 @@ static void run_steps(void)
 	libc_close_file();
 	libc_close_udp();
 	libc_close_tcp();
+	unseen_copy();
 	libc_close_listener();
 	fork_parent_closes();
 	fork_child_closes();
