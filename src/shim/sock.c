@@ -377,6 +377,11 @@ int rb_sock_bind_retry(const struct rb_real *r, int fd,
 	if (!retry_allowed(fd, addr, len) || !set_reuseaddr(r, fd, 1))
 		return -1;
 	if (r->bind(fd, addr, len) == 0) {
+		struct rb_fdent e;
+
+		/* SO_REUSEADDR is 1 now: no longer a fresh socket's. */
+		if (rb_fdtab_get(fd, &e) && (e.flags & RB_FD_FRESH))
+			(void)rb_fdtab_update(fd, &e, 0, RB_FD_FRESH);
 		t.family = addr->sa_family;
 		t.port = addr_port(addr, len);
 		log_change(&t, " bind retried with SO_REUSEADDR=1");

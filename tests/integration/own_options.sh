@@ -3,7 +3,8 @@
 # SO_REUSEADDR or SO_LINGER the program set itself, and never retries a
 # bind with SO_REUSEADDR on a socket where the program chose 0 -- unless
 # override = yes says so (cases 5 and 6, against cases 1 and 3), and
-# the info log says so (case 7).
+# the info log says so (case 7); the same for a process's later
+# listeners (case 8).
 
 . "$srcdir/tests/integration/lib.sh"
 
@@ -141,4 +142,31 @@ grep -q "SO_REUSEADDR=1 (override: over the program's own value)" \
 logged "log without an override" --set-linger=1,5
 ! grep -q "override" "$SRV_ERR" ||
 	fail "an override logged where the program set only SO_LINGER: $(cat "$SRV_ERR")"
+
+# 8. Listeners after a process's first (socket() then marks them fresh,
+# and listen() reads less): the program's own 0 stays, the others get 1,
+# and override = yes sets 1 over that 0 too.  Printed: the first
+# listener's SO_REUSEADDR, one where the program set 0, one untouched.
+three() {
+	env "$@" "$PYTHON3" -c '
+import socket
+S, R = socket.SOL_SOCKET, socket.SO_REUSEADDR
+def listener(own):
+    s = socket.socket()
+    if own is not None:
+        s.setsockopt(S, R, own)
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s
+a, b, c = listener(None), listener(0), listener(None)
+print(*(s.getsockopt(S, R) for s in (a, b, c)))'
+}
+out=$(three) || hard_error "three listeners without the shim: $out"
+[ "$out" = "0 0 0" ] || hard_error "without the shim: want 0 0 0, got $out"
+out=$(three LD_PRELOAD="$SHIM_PRELOAD")
+[ "$out" = "1 0 1" ] ||
+	fail "later listeners: want 1 0 1 (the program's 0 kept), got $out"
+out=$(three LD_PRELOAD="$SHIM_PRELOAD" REBIND_OVERRIDE=yes)
+[ "$out" = "1 1 1" ] ||
+	fail "later listeners, override: want 1 1 1, got $out"
 exit 0
