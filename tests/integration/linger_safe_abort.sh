@@ -18,7 +18,7 @@
 
 N=100
 REPLY=300
-BIG=$((4 * 1024 * 1024))
+BIG=$((1024 * 1024))
 
 # max_tw PORT: the most TIME_WAIT entries seen on PORT over 0.5 s (an
 # entry appears when the client's FIN arrives, just after its close).
@@ -121,7 +121,7 @@ if clients "$SRV_PORT" 5 --buffered --bytes $REPLY --expect eof \
 fi
 server_done
 
-# (d) A reply of several MiB to a client that reads slowly: the program
+# (d) A reply of a MiB to a client that reads slowly: the program
 # closes while most of it is unsent, and rebind must not reset then.
 # Control alongside: under abort the same client loses data, which shows
 # the reply really was unsent at close.
