@@ -2,14 +2,14 @@
 # A fork-per-connection server: the parent closes its copy of each
 # connection at once, the child writes the reply and calls _exit(0)
 # without close().  Neither may reset the connection: a slow client must
-# get a reply of several MiB complete, with a clean EOF, under safe-abort
+# get a reply of a MiB complete, with a clean EOF, under safe-abort
 # and under the default policy.  Under abort (the control) the exit with
 # linger {1,0} and unsent data does reset it: that shows what the
 # slow-client check detects.
 
 . "$srcdir/tests/integration/lib.sh"
 
-BIG=$((4 * 1024 * 1024))
+BIG=$((1024 * 1024))
 N=20
 
 # big NAME [VAR=VALUE...]: a forking server under rebind with the given
@@ -28,7 +28,7 @@ big() {
 	PIDS="$PIDS $!"
 }
 
-# All three at once: each takes about 10 s of slow reading.
+# All three at once: each takes a few seconds of slow reading.
 big safe REBIND_LINGER=safe-abort
 big default
 big abort REBIND_LINGER=abort
