@@ -13,16 +13,21 @@
  */
 #include "config.h"
 
+#ifdef __CET__
+/* _CET_ENDBR, and the note that keeps the library's CET marking. */
+#include <cet.h>
+#else
+#define _CET_ENDBR
+#endif
+
 #ifdef RB_VFORK_HOOK
 	.text
 	.globl	vfork
 	.type	vfork, @function
 vfork:
 	.cfi_startproc
-#if defined(__x86_64__)
-#ifdef __CET__
-	endbr64
-#endif
+#if defined(__x86_64__) && defined(__LP64__)
+	_CET_ENDBR
 #ifndef RB_VFORK_FLOOR
 	movq	rb_vfork_mark@gottpoff(%rip), %rax
 	movb	$1, %fs:(%rax)
@@ -30,14 +35,9 @@ vfork:
 #endif
 	jmp	__vfork@PLT
 #elif defined(__i386__)
-#ifdef __CET__
-	endbr32
-#endif
-	call	1f
-1:	.cfi_adjust_cfa_offset 4
-	popl	%ecx
-	.cfi_adjust_cfa_offset -4
-	addl	$_GLOBAL_OFFSET_TABLE_+[.-1b], %ecx
+	_CET_ENDBR
+	call	rb_vfork_pc
+	addl	$_GLOBAL_OFFSET_TABLE_, %ecx
 #ifndef RB_VFORK_FLOOR
 	movl	rb_vfork_mark@gotntpoff(%ecx), %eax
 	movb	$1, %gs:(%eax)
@@ -49,6 +49,19 @@ vfork:
 #endif
 	.cfi_endproc
 	.size	vfork, .-vfork
+
+#ifdef __i386__
+/* The caller's address in %ecx, by a call that returns (a shadow stack
+ * stays balanced). */
+	.type	rb_vfork_pc, @function
+rb_vfork_pc:
+	.cfi_startproc
+	_CET_ENDBR
+	movl	(%esp), %ecx
+	ret
+	.cfi_endproc
+	.size	rb_vfork_pc, .-rb_vfork_pc
+#endif
 #endif
 
 	.section .note.GNU-stack,"",@progbits

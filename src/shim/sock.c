@@ -48,9 +48,12 @@ bool rb_sock_entry(int fd, struct rb_fdent *out)
  * and SO_REUSEADDR; only where the table is mapped already, since
  * mapping it would cost a program that never listens a system call, and
  * where telling a vfork() child from its parent costs none either.
- * The mark is trusted without a cookie (none is read here): a socket no
- * hook saw, at the number of one libc closed, could pass for it, and
- * then at worst a log line says SO_REUSEADDR changed when it was 1.
+ * The mark is trusted without a cookie (none is read here).  A socket no
+ * hook saw, at the number of one libc closed, could pass for a fresh
+ * one; so could one whose SO_REUSEADDR was set where no hook sees it
+ * (through syscall(), by a child): rebind then sets 1 over 1, and puts
+ * 0 back should that listen() fail.  A vfork() child leaves the
+ * parent's table alone.
  */
 void rb_sock_created(int fd, int domain, int type, int protocol)
 {
@@ -61,8 +64,26 @@ void rb_sock_created(int fd, int domain, int type, int protocol)
 	    (protocol == 0 || protocol == IPPROTO_TCP) && rb_fdtab_mapped() &&
 	    rb_table_owner_free())
 		(void)rb_fdtab_set(fd, &e);
-	else
+	else if (rb_fdtab_flags(fd) && rb_table_owner())
 		rb_fdtab_clear(fd);
+}
+
+/*
+ * fd's entry stops being FRESH (its options are no longer the defaults,
+ * or another descriptor now shares them): what it keeps, the program's
+ * own options, is tied to the socket's cookie from now on.  Without any,
+ * or without the cookie, the entry goes.
+ */
+static void unfresh(int fd)
+{
+	struct rb_fdent e;
+
+	if (!rb_fdtab_get(fd, &e) || !(e.flags & RB_FD_FRESH))
+		return;
+	e.flags &= ~(unsigned)RB_FD_FRESH;
+	if (e.flags == 0 || !rb_sock_cookie(fd, &e.cookie))
+		e.flags = 0;
+	(void)rb_fdtab_set(fd, &e);
 }
 
 static unsigned addr_port(const struct sockaddr *a, socklen_t len)
@@ -377,11 +398,8 @@ int rb_sock_bind_retry(const struct rb_real *r, int fd,
 	if (!retry_allowed(fd, addr, len) || !set_reuseaddr(r, fd, 1))
 		return -1;
 	if (r->bind(fd, addr, len) == 0) {
-		struct rb_fdent e;
-
 		/* SO_REUSEADDR is 1 now: no longer a fresh socket's. */
-		if (rb_fdtab_get(fd, &e) && (e.flags & RB_FD_FRESH))
-			(void)rb_fdtab_update(fd, &e, 0, RB_FD_FRESH);
+		unfresh(fd);
 		t.family = addr->sa_family;
 		t.port = addr_port(addr, len);
 		log_change(&t, " bind retried with SO_REUSEADDR=1");
@@ -454,6 +472,8 @@ void rb_sock_duplicated(int oldfd, int newfd)
 {
 	struct rb_fdent e;
 
+	if ((rb_fdtab_flags(oldfd) & RB_FD_FRESH) && rb_table_owner())
+		unfresh(oldfd); /* an option set through the copy is unseen here */
 	if (!rb_fdtab_get(oldfd, &e)) {
 		if (rb_fdtab_flags(newfd) && rb_table_owner())
 			rb_fdtab_clear(newfd);

@@ -4,7 +4,7 @@
 # bind with SO_REUSEADDR on a socket where the program chose 0 -- unless
 # override = yes says so (cases 5 and 6, against cases 1 and 3), and
 # the info log says so (case 7); the same for a process's later
-# listeners (case 8).
+# listeners (case 8), also after a retried bind (case 9).
 
 . "$srcdir/tests/integration/lib.sh"
 
@@ -169,4 +169,32 @@ out=$(three LD_PRELOAD="$SHIM_PRELOAD")
 out=$(three LD_PRELOAD="$SHIM_PRELOAD" REBIND_OVERRIDE=yes)
 [ "$out" = "1 1 1" ] ||
 	fail "later listeners, override: want 1 1 1, got $out"
+
+# 9. A later listener whose bind rebind retried over TIME_WAIT keeps the
+# program's own SO_LINGER under abort.  Printed: whether the bind needed
+# the retry (SO_REUSEADDR 1 before listen), then the listener's linger.
+retried() {
+	env "$@" "$PYTHON3" -c '
+import socket, struct
+S = socket.SOL_SOCKET
+first = socket.socket(); first.bind(("127.0.0.1", 0)); first.listen()
+old = socket.socket(); old.bind(("127.0.0.1", 0)); old.listen()
+port = old.getsockname()[1]
+c = socket.create_connection(("127.0.0.1", port))
+s, _ = old.accept()
+s.setsockopt(S, socket.SO_LINGER, struct.pack("ii", 0, 0))  # not abort
+s.close()           # the server closes first: TIME_WAIT on the port
+c.recv(1); c.close()
+old.close()
+new = socket.socket()
+new.setsockopt(S, socket.SO_LINGER, struct.pack("ii", 1, 5))
+new.bind(("127.0.0.1", port))
+reuse = new.getsockopt(S, socket.SO_REUSEADDR)
+new.listen()
+print(reuse, *struct.unpack("ii", new.getsockopt(S, socket.SO_LINGER, 8)))'
+}
+out=$(retried LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=abort) ||
+	fail "retried bind: $out"
+[ "$out" = "1 1 5" ] ||
+	fail "retried bind, own SO_LINGER {1,5}: want '1 1 5' (retried, kept), got '$out'"
 exit 0
