@@ -6,10 +6,11 @@
  * it), bumps the fork generation as fork() does (the child gets a copy
  * of every descriptor), and jumps to libc's vfork.  It has no frame of
  * its own: the child and the parent each return to the caller with the
- * stack as the caller left it.  Built where configure defines RB_VFORK_HOOK (glibc on x86,
- * which exports __vfork); elsewhere vfork() is not hooked and
- * rb_table_owner() asks getpid() every time.  With RB_VFORK_FLOOR
- * (bench/passthrough_vfork.S) it only jumps: the benchmark's floor.
+ * stack as the caller left it.  Built where configure defines
+ * RB_VFORK_HOOK (glibc on x86, which exports __vfork); elsewhere vfork()
+ * is not hooked and rb_table_owner() asks getpid() every time.  With
+ * RB_VFORK_FLOOR (bench/passthrough_vfork.S) it only jumps: the
+ * benchmark's floor.
  */
 #include "config.h"
 

@@ -57,9 +57,10 @@ static inline const struct rb_real *rb_real(void)
 const struct rb_policy *rb_policy(void);
 
 /*
- * Bumped around every fork and before every posix_spawn.  An accepted socket recorded
- * in an older generation may have a copy in another process, so its
- * close must stay an ordinary close.
+ * Bumped around every fork, before every posix_spawn and, where it is
+ * hooked, every vfork.  An accepted socket recorded in an older
+ * generation may have a copy in another process, so its close must stay
+ * an ordinary close.
  */
 uint32_t rb_fork_gen(void);
 void rb_fork_gen_bump(void);

@@ -69,21 +69,18 @@ void rb_sock_created(int fd, int domain, int type, int protocol)
 }
 
 /*
- * fd's entry stops being FRESH (its options are no longer the defaults,
- * or another descriptor now shares them): what it keeps, the program's
- * own options, is tied to the socket's cookie from now on.  Without any,
- * or without the cookie, the entry goes.
+ * e, fd's FRESH entry, stops being FRESH (the options are no longer the
+ * defaults, or another descriptor now shares them): what it keeps, the
+ * program's own options, is tied to the socket's cookie from now on.
+ * Without any, or without the cookie, the entry goes (flags 0).  Stored,
+ * and left in *e.
  */
-static void unfresh(int fd)
+static void unfresh(int fd, struct rb_fdent *e)
 {
-	struct rb_fdent e;
-
-	if (!rb_fdtab_get(fd, &e) || !(e.flags & RB_FD_FRESH))
-		return;
-	e.flags &= ~(unsigned)RB_FD_FRESH;
-	if (e.flags == 0 || !rb_sock_cookie(fd, &e.cookie))
-		e.flags = 0;
-	(void)rb_fdtab_set(fd, &e);
+	e->flags &= ~(unsigned)RB_FD_FRESH;
+	if (e->flags == 0 || !rb_sock_cookie(fd, &e->cookie))
+		e->flags = 0;
+	(void)rb_fdtab_set(fd, e);
 }
 
 static unsigned addr_port(const struct sockaddr *a, socklen_t len)
@@ -398,8 +395,11 @@ int rb_sock_bind_retry(const struct rb_real *r, int fd,
 	if (!retry_allowed(fd, addr, len) || !set_reuseaddr(r, fd, 1))
 		return -1;
 	if (r->bind(fd, addr, len) == 0) {
+		struct rb_fdent e;
+
 		/* SO_REUSEADDR is 1 now: no longer a fresh socket's. */
-		unfresh(fd);
+		if (rb_fdtab_get(fd, &e) && (e.flags & RB_FD_FRESH))
+			unfresh(fd, &e);
 		t.family = addr->sa_family;
 		t.port = addr_port(addr, len);
 		log_change(&t, " bind retried with SO_REUSEADDR=1");
@@ -472,8 +472,6 @@ void rb_sock_duplicated(int oldfd, int newfd)
 {
 	struct rb_fdent e;
 
-	if ((rb_fdtab_flags(oldfd) & RB_FD_FRESH) && rb_table_owner())
-		unfresh(oldfd); /* an option set through the copy is unseen here */
 	if (!rb_fdtab_get(oldfd, &e)) {
 		if (rb_fdtab_flags(newfd) && rb_table_owner())
 			rb_fdtab_clear(newfd);
@@ -484,6 +482,10 @@ void rb_sock_duplicated(int oldfd, int newfd)
 	 * descriptor is the child's own and stays out of that table. */
 	if (e.flags & RB_FD_SAFE_ABORT)
 		drop_safe_abort(oldfd, &e);
-	if (rb_table_owner())
-		(void)rb_fdtab_set(newfd, &e);
+	if (!rb_table_owner())
+		return;
+	/* An option set through the copy would go unseen at the original. */
+	if (e.flags & RB_FD_FRESH)
+		unfresh(oldfd, &e);
+	(void)rb_fdtab_set(newfd, &e);
 }
