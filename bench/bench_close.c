@@ -155,18 +155,17 @@ static int one_conn(int lfd, const struct sockaddr_in *a, bool ask)
 
 	if (c >= 0 && connect(c, (const struct sockaddr *)a, sizeof(*a)) == 0)
 		s = accept(lfd, NULL, NULL);
-	if (s >= 0 && ask &&
-	    (write(c, BC_MSG, sizeof(BC_MSG) - 1) <= 0 ||
-	     read(s, buf, sizeof(buf)) <= 0))
-		ok = -1;
-	if (s >= 0 && ok == 0 && write(s, BC_MSG, sizeof(BC_MSG) - 1) > 0 &&
+	if (s >= 0 &&
+	    (!ask || (write(c, BC_MSG, sizeof(BC_MSG) - 1) > 0 &&
+	              read(s, buf, sizeof(buf)) > 0)) &&
+	    write(s, BC_MSG, sizeof(BC_MSG) - 1) > 0 &&
 	    read(c, buf, sizeof(buf)) > 0)
 		ok = 1;
 	if (s >= 0)
 		close(s);
 	if (c >= 0)
 		close(c);
-	return ok == 1 ? 0 : fail("connection");
+	return ok ? 0 : fail("connection");
 }
 
 static int churn(long n, double *ns, bool ask)

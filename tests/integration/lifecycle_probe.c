@@ -408,16 +408,6 @@ static enum outcome expect_for(enum kind k)
 	return k == K_LAST ? O_RESET : O_ORD_OR_RESET;
 }
 
-static bool wait_state(int fd, int want)
-{
-	for (int i = 0; i < WAIT_MS; i++) {
-		if (probe_tcp_state(fd) == want)
-			return true;
-		nap_ms(1);
-	}
-	return false;
-}
-
 /* The client has read everything; what comes next?  0 EOF, else errno
  * (-1: nothing within the limit). */
 static int read_end(int cli)
@@ -452,7 +442,7 @@ static void expect_eof_then(int cli, enum outcome o, unsigned lp, unsigned cp)
 	/* Acknowledge the FIN now, not after the delayed-ACK timer:
 	 * safe-abort's reset answers that acknowledgement. */
 	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
-	if (o == O_RESET && !wait_state(cli, TCP_CLOSE)) {
+	if (o == O_RESET && !probe_wait_tcp_state(cli, TCP_CLOSE, WAIT_MS)) {
 		fail("client %d: want FIN then reset, stays %s", cli,
 		     state_name(probe_tcp_state(cli)));
 		return;
@@ -978,7 +968,7 @@ static int negative_client(unsigned port)
 	 * and may still be on its way when the EOF is read. */
 	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1}, sizeof(int));
 	if (expect_for(K_LAST) == O_RESET)
-		return wait_state(cli, TCP_CLOSE) ? 1 : 0;
+		return probe_wait_tcp_state(cli, TCP_CLOSE, WAIT_MS) ? 1 : 0;
 	return probe_tcp_state(cli) == TCP_CLOSE ? 1 : 0;
 }
 

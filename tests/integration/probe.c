@@ -52,6 +52,18 @@ int probe_tcp_state(int fd)
 	return ti.tcpi_state;
 }
 
+bool probe_wait_tcp_state(int fd, int want, int ms)
+{
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 1000000};
+
+	for (int i = 0; i < ms; i++) {
+		if (probe_tcp_state(fd) == want)
+			return true;
+		(void)nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
 int probe_count_fds(void)
 {
 	int n = 0;

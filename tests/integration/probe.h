@@ -17,6 +17,9 @@ int probe_int(int fd, int level, int name);
 /* TCP_INFO's tcpi_state, or -1. */
 int probe_tcp_state(int fd);
 
+/* Polls fd's tcpi_state every millisecond, up to ms: is it want? */
+bool probe_wait_tcp_state(int fd, int want, int ms);
+
 /* How many of descriptors 0-1023 are open. */
 int probe_count_fds(void);
 

@@ -58,12 +58,7 @@ static bool reset_follows(int cli)
 {
 	(void)setsockopt(cli, IPPROTO_TCP, TCP_QUICKACK, &(int){1},
 	                 sizeof(int));
-	for (int i = 0; i < 50; i++) {
-		if (probe_tcp_state(cli) == TCP_CLOSE)
-			return true;
-		usleep(10000);
-	}
-	return false;
+	return probe_wait_tcp_state(cli, TCP_CLOSE, 500);
 }
 
 /*
