@@ -6,8 +6,9 @@
 BEGIN {
 	FS = ","
 	ncfg = split("none passthrough rebind safe-abort", cfgs, " ")
-	ncase = split("exec_true churn churn_request dup2_listener listen_close", cases, " ")
+	ncase = split("exec_true exec_listen churn churn_request dup2_listener listen_close", cases, " ")
 	what["exec_true"] = "exec of `/bin/true` (config file present, no socket used)"
+	what["exec_listen"] = "exec of a program that opens two listeners in turn (`bench_close listen_close 1`), whole process: the policy is built, the first listener"
 	what["churn"] = "one accepted loopback connection, both ends (socket, connect, accept, write, read, 2 close), per connection"
 	what["churn_request"] = "the same, the client sending a request first (2 more write and read): safe-abort resets it"
 	what["dup2_listener"] = "`dup2()` + `close()` of a listener, per iteration"

@@ -107,6 +107,7 @@ main() {
 	echo "case,config,syscall,count" >"$CSV"
 	for cfg in "${CONFIGS[@]}"; do
 		whole exec_true "$cfg" /bin/true
+		whole exec_listen "$cfg" "$BCLOSE" listen_close 1
 		per_op churn "$cfg"
 		per_op churn_request "$cfg"
 		per_op dup2_listener "$cfg"

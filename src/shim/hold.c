@@ -155,20 +155,18 @@ static void note_passed(const struct rb_policy *p, int fd, const char *names,
 	atomic_fetch_add(&pending, 1);
 }
 
-void rb_hold_init(const struct rb_real *r, const struct rb_policy *p,
-		  rb_getenv_fn get)
+void rb_hold_init(const struct rb_policy *p, rb_getenv_fn get, long pid)
 {
 	unsigned n;
 	bool foreign;
 	int saved = errno;
 
-	(void)r;
 	if (!p->enabled)
 		return;
 	if (rb_sdfd_notify_addr(get("NOTIFY_SOCKET"), &notify_addr,
 				&notify_len) != 0)
 		notify_len = 0;
-	n = rb_sdfd_count(get("LISTEN_PID"), get("LISTEN_FDS"), (long)getpid());
+	n = rb_sdfd_count(get("LISTEN_PID"), get("LISTEN_FDS"), pid);
 	foreign = n == 0;
 	if (foreign)
 		n = rb_sdfd_count(get("LISTEN_PID"), get("LISTEN_FDS"), -1);

@@ -17,10 +17,10 @@
 /*
  * At start-up, with the frozen policy: note the passed descriptors that
  * are TCP listeners on covered ports (claimable) and where systemd
- * listens for notifications.  get reads the environment.
+ * listens for notifications.  get reads the environment; pid is the
+ * process's own (LISTEN_PID names the process the descriptors are for).
  */
-void rb_hold_init(const struct rb_real *r, const struct rb_policy *p,
-		  rb_getenv_fn get);
+void rb_hold_init(const struct rb_policy *p, rb_getenv_fn get, long pid);
 
 /* Is a passed listener still unclaimed?  One atomic load: hooks ask
  * this first, the close path included. */

@@ -227,6 +227,7 @@ static void init_policy(void)
 	const struct rb_conf *c = NULL;
 	struct rb_names names = {0};
 	int bad = first_error(err) || load_conf(&c, err);
+	pid_t pid;
 
 	if (!bad && c && names_needed(c))
 		rb_shim_names(&names);
@@ -239,9 +240,11 @@ static void init_policy(void)
 	rb_log_init(policy.log, STDERR_FILENO);
 	if (bad)
 		rb_log_msg(RB_LOG_ERROR, err, " (rebind is disabled)");
-	if (policy.enabled)
-		atomic_store_explicit(&owner, getpid(), memory_order_relaxed);
-	rb_hold_init(&rb_libc, &policy, env_get);
+	if (!policy.enabled)
+		return;
+	pid = getpid();
+	atomic_store_explicit(&owner, pid, memory_order_relaxed);
+	rb_hold_init(&policy, env_get, (long)pid);
 }
 
 /* Another thread is building the policy (a file read): wait for it, up

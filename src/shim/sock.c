@@ -350,6 +350,22 @@ static void track_connection(int cfd, unsigned lflags, uint32_t gen)
 		store(cfd, &e);
 }
 
+/*
+ * A listener rebind has looked at already and whose connections need
+ * nothing: trusted as the table says, without asking the kernel.  Were
+ * the entry stale (libc closed that listener where no hook saw it, and
+ * another took its number where none saw it either), the other listener
+ * would go without rebind's options, as it would without rebind; acting
+ * on nothing, a stale entry does no harm here.
+ */
+static bool settled_listener(int lfd)
+{
+	unsigned f = rb_fdtab_flags(lfd);
+
+	return (f & (RB_FD_LISTENER | RB_FD_IGNORED)) &&
+	       !(f & RB_FD_CHILD_SAFE);
+}
+
 void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd, uint32_t gen)
 {
 	const struct rb_policy *p = rb_policy();
@@ -358,11 +374,13 @@ void rb_sock_accepted(const struct rb_real *r, int lfd, int cfd, uint32_t gen)
 	int saved = errno;
 
 	rb_fdtab_clear(cfd);
-	if (!p->enabled || beyond(lfd))
+	if (!p->enabled || beyond(lfd) || settled_listener(lfd))
 		return;
-	/* A stale entry (libc closed the old socket where no hook saw it)
-	 * must not hide a listener that needs adopting, nor must the
-	 * program's own option, set on a listener it inherited. */
+	/* Acting on the entry: a stale one (libc closed the old socket
+	 * where no hook saw it) must not hide a listener that needs
+	 * adopting, nor give another listener's connections safe-abort,
+	 * nor pass the program's own option on to a listener it
+	 * inherited. */
 	flags = rb_sock_entry(lfd, &le) ? le.flags : 0;
 	if (!(flags & (RB_FD_LISTENER | RB_FD_IGNORED)))
 		flags = adopt(r, p, lfd, cfd, flags & RB_FD_USER_MASK);

@@ -93,8 +93,9 @@ static void find_raw_syscall(void)
 enum mode { M_NONE, M_OFF, M_ABORT, M_SAFE };
 enum role { R_LISTENER, R_RAWLISTENER, R_CONN, R_CLIENT, R_PLAIN };
 enum outcome { O_NOTHING, O_ORDINARY, O_RESET, O_ABORT, O_ORD_OR_RESET };
-/* How a connection's last close comes about (see expect_for). */
-enum kind { K_LAST, K_SHARED, K_IMPLICIT };
+/* How a connection's last close comes about (see expect_for);
+ * K_UNTOUCHED: a connection rebind leaves as the kernel made it. */
+enum kind { K_LAST, K_SHARED, K_IMPLICIT, K_UNTOUCHED };
 
 struct ent {
 	int fd;
@@ -401,6 +402,8 @@ static int new_conn(int lfd, enum how how, int *cli)
 
 static enum outcome expect_for(enum kind k)
 {
+	if (k == K_UNTOUCHED)
+		return O_ORDINARY;
 	if (mode == M_ABORT)
 		return O_ABORT;
 	if (mode != M_SAFE || k == K_SHARED)
@@ -1194,8 +1197,8 @@ static void unseen_copy(void)
 
 /*
  * A listener no hook saw (built with raw system calls, as if inherited or
- * received over a Unix socket) at the number of a listener libc closed:
- * its first accept() must adopt it like any inherited listener.
+ * received over a Unix socket), to be put at the number of a listener
+ * libc closed: see trusted_check() and adopt_check().
  */
 static int raw_listener(void)
 {
@@ -1227,6 +1230,33 @@ static void adopt_check(int lfd, const char *name)
 	end();
 }
 
+/*
+ * Under off and abort, accept() trusts a listener's entry without asking
+ * the kernel (no system call per connection): the stale entry leaves the
+ * raw listener and its connections exactly as the kernel made them, as
+ * if rebind were not there.  Under safe-abort the entry decides how each
+ * connection closes, so it is checked and the listener adopted.
+ */
+static void trusted_check(int lfd, const char *name)
+{
+	int cli, srv;
+
+	begin2(name, "before_accept");
+	reg_add(lfd, R_RAWLISTENER, -1);
+	end();
+	begin2(name, "accept");
+	srv = new_conn(lfd, A_ACCEPT, &cli);
+	if (srv >= 0)
+		reg_set_role(srv, R_PLAIN);
+	end();
+	begin2(name, "close");
+	if (srv >= 0)
+		finish_conn(srv, cli, K_UNTOUCHED);
+	reg_del(lfd);
+	close(lfd);
+	end();
+}
+
 static void libc_close_listener(void)
 {
 	int old = probe_listener(0);
@@ -1244,8 +1274,10 @@ static void libc_close_listener(void)
 		fail("raw listener: %s", strerror(errno));
 	else
 		raw_place(&fd, old);
-	if (fd >= 0)
+	if (fd >= 0 && mode == M_SAFE)
 		adopt_check(fd, "libc_close_listener");
+	else if (fd >= 0)
+		trusted_check(fd, "libc_close_listener");
 }
 
 /* --- steps: fork ---------------------------------------------------- */
