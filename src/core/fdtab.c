@@ -20,6 +20,16 @@
  * process that never listens pays nothing for it, not even address
  * space, and the mapping can be kept out of transparent huge pages (with
  * THP "always", the first write would otherwise cost a 2 MiB page).
+ *
+ * Before that, one FRESH entry is kept aside in rb_fdtab_early: the
+ * socket() of a program's first listener comes before anything needs
+ * the table, and mapping it there would cost every program that only
+ * connects two system calls.  Mapping the table takes that entry in
+ * before the table is published; should the entry be cleared meanwhile
+ * (the descriptor closed in another thread or a signal handler), the
+ * mapper sees the slot changed and takes the copy out again.  Losing a
+ * FRESH mark in a race is safe (listen() then asks the kernel); keeping
+ * one for a descriptor that was closed would not be.
  */
 struct rb_fdtab_mem {
 	_Atomic unsigned char flags[RB_FDTAB_MAX];
@@ -32,6 +42,10 @@ struct rb_fdtab_mem {
 _Atomic unsigned char *_Atomic rb_fdtab_flagp;
 
 _Atomic unsigned rb_fdtab_top;
+
+_Atomic int rb_fdtab_early = -1;
+/* The kept entry's fork generation. */
+static _Atomic uint32_t early_gen;
 
 /* The table whose flags array starts at flags.  By way of uintptr_t: a
  * direct cast from a pointer to _Atomic elements trips -Wcast-qual, and
@@ -48,26 +62,93 @@ static struct rb_fdtab_mem *mapped(void)
 		atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire));
 }
 
-static struct rb_fdtab_mem *table(void)
+/* The kept entry leaves rb_fdtab_early, if it is fd's. */
+static void early_clear(int fd)
 {
-	struct rb_fdtab_mem *m = mapped();
-	_Atomic unsigned char *won = NULL;
+	int cur = fd;
 
-	if (m)
-		return m;
-	m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	(void)atomic_compare_exchange_strong_explicit(
+		&rb_fdtab_early, &cur, -1, memory_order_acq_rel,
+		memory_order_acquire);
+}
+
+/* The mapping's steps, in this order (a unit test drives them one by
+ * one against a clear). */
+
+static struct rb_fdtab_mem *map_new(void)
+{
+	struct rb_fdtab_mem *m =
+		mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
 	if (m == MAP_FAILED)
 		return NULL;
 	(void)madvise(m, sizeof(*m), MADV_NOHUGEPAGE);
-	/* Two threads may race here; the loser gives its mapping back. */
-	if (!atomic_compare_exchange_strong_explicit(
-		    &rb_fdtab_flagp, &won, m->flags, memory_order_acq_rel,
-		    memory_order_acquire)) {
-		(void)munmap(m, sizeof(*m));
-		return table_of(won);
-	}
 	return m;
+}
+
+/* Copy the kept entry into m, not yet published; returns its fd, or
+ * -1. */
+static int take_in(struct rb_fdtab_mem *m)
+{
+	int early = atomic_load_explicit(&rb_fdtab_early, memory_order_acquire);
+
+	if (early < 0)
+		return -1;
+	atomic_store_explicit(
+		&m->gens[early],
+		atomic_load_explicit(&early_gen, memory_order_relaxed),
+		memory_order_relaxed);
+	atomic_store_explicit(&m->flags[early], RB_FD_FRESH,
+			      memory_order_relaxed);
+	return early;
+}
+
+/* Publish m; two threads may race here, and the loser gives its mapping
+ * back.  Returns the table that won. */
+static struct rb_fdtab_mem *publish(struct rb_fdtab_mem *m)
+{
+	_Atomic unsigned char *won = NULL;
+
+	if (atomic_compare_exchange_strong_explicit(
+		    &rb_fdtab_flagp, &won, m->flags, memory_order_acq_rel,
+		    memory_order_acquire))
+		return m;
+	(void)munmap(m, sizeof(*m));
+	return table_of(won);
+}
+
+/* The copy of early's entry in the published m stays only if the kept
+ * entry was not cleared (or replaced) meanwhile. */
+static void settle(struct rb_fdtab_mem *m, int early)
+{
+	unsigned char fresh = RB_FD_FRESH;
+	int cur = early;
+
+	if (early >= 0 && !atomic_compare_exchange_strong_explicit(
+				  &rb_fdtab_early, &cur, -1,
+				  memory_order_acq_rel, memory_order_acquire))
+		(void)atomic_compare_exchange_strong_explicit(
+			&m->flags[early], &fresh, 0, memory_order_acq_rel,
+			memory_order_relaxed);
+}
+
+static struct rb_fdtab_mem *table(void)
+{
+	struct rb_fdtab_mem *m = mapped();
+	struct rb_fdtab_mem *won;
+	int early;
+
+	if (m)
+		return m;
+	m = map_new();
+	if (!m)
+		return NULL;
+	early = take_in(m);
+	won = publish(m);
+	if (won == m)
+		settle(m, early);
+	return won;
 }
 
 static bool in_table(int fd)
@@ -84,8 +165,13 @@ bool rb_fdtab_get(int fd, struct rb_fdent *out)
 		out->flags = rb_fdtab_flags(fd);
 		if (out->flags == 0)
 			return false;
-		/* Non-zero flags mean the table is mapped. */
 		t = mapped();
+		if (!t) { /* the entry kept aside */
+			out->cookie = 0;
+			out->gen = atomic_load_explicit(&early_gen,
+							memory_order_relaxed);
+			return true;
+		}
 		out->cookie = atomic_load_explicit(&t->cookies[fd],
 						   memory_order_acquire);
 		out->gen = atomic_load_explicit(&t->gens[fd],
@@ -179,12 +265,30 @@ bool rb_fdtab_update(int fd, const struct rb_fdent *e, unsigned set,
 	return true;
 }
 
+/* Before the table exists: keep e aside, or forget fd's.  False when
+ * e needs the table. */
+static bool early_set(int fd, const struct rb_fdent *e)
+{
+	if (e->flags == 0) {
+		early_clear(fd);
+		return true;
+	}
+	if (e->flags != RB_FD_FRESH || e->cookie != 0)
+		return false;
+	atomic_store_explicit(&early_gen, e->gen, memory_order_relaxed);
+	atomic_store_explicit(&rb_fdtab_early, fd, memory_order_release);
+	raise_top((unsigned)fd + 1);
+	return true;
+}
+
 bool rb_fdtab_set(int fd, const struct rb_fdent *e)
 {
 	struct rb_fdtab_mem *t;
 
 	if (e->flags == 0 && rb_fdtab_flags(fd) == 0)
 		return in_table(fd);
+	if (!mapped() && in_table(fd) && early_set(fd, e))
+		return true;
 	t = for_write(fd);
 	if (!t)
 		return false;
@@ -196,13 +300,23 @@ bool rb_fdtab_set(int fd, const struct rb_fdent *e)
 	return true;
 }
 
+/* fd has an entry: clear it, wherever it is now (the table may have
+ * been mapped, and the entry taken in, since its flags were read). */
+static void clear_known(int fd)
+{
+	struct rb_fdtab_mem *t;
+
+	early_clear(fd);
+	t = mapped();
+	if (t && atomic_load_explicit(&t->flags[fd], memory_order_acquire))
+		atomic_store_explicit(&t->flags[fd], 0, memory_order_release);
+}
+
 void rb_fdtab_clear(int fd)
 {
-	/* Read first: writing would dirty a page for every fd closed.
-	 * Non-zero flags mean the table is mapped. */
+	/* Read first: writing would dirty a page for every fd closed. */
 	if (rb_fdtab_flags(fd) != 0)
-		atomic_store_explicit(&mapped()->flags[fd], 0,
-				      memory_order_release);
+		clear_known(fd);
 }
 
 unsigned rb_fdtab_end(void)

@@ -8,10 +8,11 @@
 /*
  * What rebind knows about a descriptor, indexed by its number.  Lock-free
  * and fixed size, so the close path can use it from a signal handler.
- * It is mapped when the first entry is stored; pages for descriptors
- * nobody marks are never touched, and lookups of unmarked descriptors
- * only read (the zero page), so a daemon that closes every fd up to its
- * limit does not grow.
+ * It is mapped when the first entry is stored (one FRESH entry alone is
+ * kept aside until then); pages for descriptors nobody marks are never
+ * touched, and lookups of unmarked descriptors only read (the zero
+ * page), so a daemon that closes every fd up to its limit does not
+ * grow.
  *
  * An entry is a hint, never the truth: glibc closes some descriptors
  * where no hook sees it.  Each entry carries the socket's SO_COOKIE, and
@@ -50,6 +51,9 @@ extern _Atomic unsigned char *_Atomic rb_fdtab_flagp
 	__attribute__((visibility("hidden")));
 /* One past the highest fd ever stored (only grows). */
 extern _Atomic unsigned rb_fdtab_top __attribute__((visibility("hidden")));
+/* Until the table is mapped: the one descriptor whose entry is FRESH
+ * alone (cookie 0), or -1. */
+extern _Atomic int rb_fdtab_early __attribute__((visibility("hidden")));
 
 /*
  * 0 for an unknown descriptor or one outside the table.  Descriptors
@@ -66,10 +70,15 @@ static inline unsigned rb_fdtab_flags(int fd)
 						 memory_order_acquire))
 		return 0;
 	f = atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire);
-	return f ? atomic_load_explicit(&f[fd], memory_order_acquire) : 0;
+	if (f)
+		return atomic_load_explicit(&f[fd], memory_order_acquire);
+	return atomic_load_explicit(&rb_fdtab_early, memory_order_acquire) ==
+			       fd
+		       ? RB_FD_FRESH
+		       : 0;
 }
 bool rb_fdtab_get(int fd, struct rb_fdent *out);
-/* Is the table mapped (has anything ever been stored)? */
+/* Is the table mapped (has anything but one FRESH entry been stored)? */
 static inline bool rb_fdtab_mapped(void)
 {
 	return atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire);
@@ -77,7 +86,9 @@ static inline bool rb_fdtab_mapped(void)
 /*
  * Replace fd's entry with *e, whatever it held: for a socket the table
  * did not know.  Returns false when fd is outside the table, or the
- * table cannot be mapped (nothing stored).
+ * table cannot be mapped (nothing stored).  A FRESH entry alone (cookie
+ * 0) stored before the table exists does not map it: the table keeps
+ * one such entry aside (the newest) and takes it in when it is mapped.
  */
 bool rb_fdtab_set(int fd, const struct rb_fdent *e);
 /*

@@ -45,9 +45,9 @@ bool rb_sock_entry(int fd, struct rb_fdent *out)
  * libc may have closed this number where no hook saw it: an old entry
  * must not describe the new socket.  A plain TCP socket is marked FRESH
  * instead, so that its listen() need not ask the kernel for its protocol
- * and SO_REUSEADDR; only where the table is mapped already, since
- * mapping it would cost a program that never listens a system call, and
- * where telling a vfork() child from its parent costs none either.
+ * and SO_REUSEADDR (before the table is mapped, the table keeps the
+ * newest such mark aside without mapping it); only where telling a
+ * vfork() child from its parent costs no system call either.
  * The mark is trusted without a cookie (none is read here).  A socket no
  * hook saw, at the number of one libc closed, could pass for a fresh
  * one; so could one whose SO_REUSEADDR was set where no hook sees it
@@ -61,8 +61,7 @@ void rb_sock_created(int fd, int domain, int type, int protocol)
 
 	if ((domain == AF_INET || domain == AF_INET6) &&
 	    (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM &&
-	    (protocol == 0 || protocol == IPPROTO_TCP) && rb_fdtab_mapped() &&
-	    rb_table_owner_free())
+	    (protocol == 0 || protocol == IPPROTO_TCP) && rb_table_owner_free())
 		(void)rb_fdtab_set(fd, &e);
 	else if (rb_fdtab_flags(fd) && rb_table_owner())
 		rb_fdtab_clear(fd);

@@ -19,6 +19,7 @@
 #define FD_REFUSED   400
 #define FD_UPDATE    500
 #define FD_RACE      600
+#define FD_EARLY     700
 
 static const int unknown_fds[] = {0, 1, 2, FD_UNKNOWN, 65535, 70000,
 				  RB_FDTAB_MAX - 1};
@@ -327,6 +328,53 @@ START_TEST(test_update_race)
 }
 END_TEST
 
+/*
+ * Before the table is mapped, one FRESH entry is kept aside: stored,
+ * read, replaced and cleared without mapping the table, and taken in
+ * when the first other entry maps it.  Must run before any test maps
+ * the table (first after the memory tests, which only read).
+ */
+START_TEST(test_early)
+{
+	const struct rb_fdent fresh = {RB_FD_FRESH, 0, 5};
+	const struct rb_fdent other = {RB_FD_LISTENER, 1, 0};
+	const struct rb_fdent user = {0, 0, 0};
+	struct rb_fdent got = {0};
+
+	ck_assert_msg(!rb_fdtab_mapped(), "the table is mapped already");
+	ck_assert_int_eq(rb_fdtab_set(FD_EARLY, &fresh), true);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY), RB_FD_FRESH);
+	ck_assert_int_eq(rb_fdtab_get(FD_EARLY, &got), true);
+	ck_assert_uint_eq(got.flags, RB_FD_FRESH);
+	ck_assert_uint_eq(got.cookie, 0);
+	ck_assert_uint_eq(got.gen, 5);
+	ck_assert_uint_ge(rb_fdtab_end(), FD_EARLY + 1);
+	/* The newest one only. */
+	ck_assert_int_eq(rb_fdtab_set(FD_EARLY + 1, &fresh), true);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY), 0);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY + 1), RB_FD_FRESH);
+	rb_fdtab_clear(FD_EARLY + 1);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY + 1), 0);
+	ck_assert_int_eq(rb_fdtab_set(FD_EARLY, &fresh), true);
+	ck_assert_int_eq(rb_fdtab_set(FD_EARLY + 1, &user), true);
+	ck_assert_msg(!rb_fdtab_mapped(), "mapped for a FRESH entry");
+	/* Another entry maps the table: the kept one is taken in, and
+	 * changes to it keep its FRESH mark. */
+	ck_assert_int_eq(rb_fdtab_set(FD_EARLY + 2, &other), true);
+	ck_assert(rb_fdtab_mapped());
+	ck_assert_int_eq(rb_fdtab_get(FD_EARLY, &got), true);
+	ck_assert_uint_eq(got.flags, RB_FD_FRESH);
+	ck_assert_uint_eq(got.gen, 5);
+	ck_assert_int_eq(rb_fdtab_update(FD_EARLY, &got, RB_FD_USER_REUSE, 0),
+			 true);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY),
+			  RB_FD_FRESH | RB_FD_USER_REUSE);
+	rb_fdtab_clear(FD_EARLY);
+	rb_fdtab_clear(FD_EARLY + 2);
+	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY), 0);
+}
+END_TEST
+
 static Suite *fdtab_suite(void)
 {
 	Suite *s = suite_create("fdtab");
@@ -336,6 +384,8 @@ static Suite *fdtab_suite(void)
 	tc = rb_test_tcase(s, "sweep_memory");
 	tcase_add_test(tc, test_sweep_rss);
 	tcase_add_test(tc, test_sweep_get_rss);
+	tc = rb_test_tcase(s, "early");
+	tcase_add_test(tc, test_early);
 	rb_test_loop(s, "unknown", test_unknown, NELEM(unknown_fds));
 	rb_test_loop(s, "roundtrip", test_roundtrip, NELEM(entries));
 	tc = rb_test_tcase(s, "overwrite");
