@@ -1198,7 +1198,7 @@ static void unseen_copy(void)
 /*
  * A listener no hook saw (built with raw system calls, as if inherited or
  * received over a Unix socket), to be put at the number of a listener
- * libc closed: see trusted_check() and adopt_check().
+ * libc closed: see accept_check().
  */
 static int raw_listener(void)
 {
@@ -1211,7 +1211,16 @@ static int raw_listener(void)
 	return fd;
 }
 
-static void adopt_check(int lfd, const char *name)
+/*
+ * A listener no hook saw, through its first accept() and close.
+ * adopted: rebind takes it up at that accept(), as any inherited
+ * listener.  Else it and its connection stay as the kernel made them:
+ * under off and abort, for a listener at the number of one libc closed,
+ * whose stale entry accept() trusts without asking the kernel (no
+ * system call per connection).  Under safe-abort that entry decides how
+ * each connection closes, so it is checked and the listener adopted.
+ */
+static void accept_check(int lfd, const char *name, bool adopted)
 {
 	int cli, srv;
 
@@ -1220,38 +1229,14 @@ static void adopt_check(int lfd, const char *name)
 	end(); /* untouched before its first accept */
 	begin2(name, "accept");
 	srv = new_conn(lfd, A_ACCEPT, &cli);
-	reg_set_role(lfd, R_LISTENER);
-	end();
-	begin2(name, "close");
-	if (srv >= 0)
-		finish_conn(srv, cli, K_LAST);
-	reg_del(lfd);
-	close(lfd);
-	end();
-}
-
-/*
- * Under off and abort, accept() trusts a listener's entry without asking
- * the kernel (no system call per connection): the stale entry leaves the
- * raw listener and its connections exactly as the kernel made them, as
- * if rebind were not there.  Under safe-abort the entry decides how each
- * connection closes, so it is checked and the listener adopted.
- */
-static void trusted_check(int lfd, const char *name)
-{
-	int cli, srv;
-
-	begin2(name, "before_accept");
-	reg_add(lfd, R_RAWLISTENER, -1);
-	end();
-	begin2(name, "accept");
-	srv = new_conn(lfd, A_ACCEPT, &cli);
-	if (srv >= 0)
+	if (adopted)
+		reg_set_role(lfd, R_LISTENER);
+	else if (srv >= 0)
 		reg_set_role(srv, R_PLAIN);
 	end();
 	begin2(name, "close");
 	if (srv >= 0)
-		finish_conn(srv, cli, K_UNTOUCHED);
+		finish_conn(srv, cli, adopted ? K_LAST : K_UNTOUCHED);
 	reg_del(lfd);
 	close(lfd);
 	end();
@@ -1274,10 +1259,8 @@ static void libc_close_listener(void)
 		fail("raw listener: %s", strerror(errno));
 	else
 		raw_place(&fd, old);
-	if (fd >= 0 && mode == M_SAFE)
-		adopt_check(fd, "libc_close_listener");
-	else if (fd >= 0)
-		trusted_check(fd, "libc_close_listener");
+	if (fd >= 0)
+		accept_check(fd, "libc_close_listener", mode == M_SAFE);
 }
 
 /* --- steps: fork ---------------------------------------------------- */
@@ -1520,7 +1503,7 @@ static void high_adopt(void)
 		return;
 	}
 	raw_place(&fd, high_fd + 200);
-	adopt_check(fd, "high_fd_adopt");
+	accept_check(fd, "high_fd_adopt", true);
 }
 
 /*
