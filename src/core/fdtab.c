@@ -219,23 +219,36 @@ static bool replace(struct rb_fdtab_mem *t, int fd, unsigned old,
 		memory_order_relaxed);
 }
 
-/* One attempt of rb_fdtab_update(); false to try again. */
-static bool update_once(struct rb_fdtab_mem *t, int fd,
-			const struct rb_fdent *e, unsigned set,
-			unsigned clear)
+enum rb_upd { RB_UPD_DONE, RB_UPD_AGAIN, RB_UPD_GONE };
+
+/* One attempt of rb_fdtab_update(). */
+static enum rb_upd update_once(struct rb_fdtab_mem *t, int fd,
+			       const struct rb_fdent *e, unsigned set,
+			       unsigned clear)
 {
 	unsigned char old = atomic_load_explicit(&t->flags[fd],
 						 memory_order_acquire);
 	unsigned char nf;
 
-	/* No entry, or another socket's (stale): a new one, if any. */
+	/* No entry, or another socket's (stale): a new one, if any.  A
+	 * FRESH entry the caller read (cookie 0) that is gone meanwhile
+	 * (the kept one, replaced before the table took it in) leaves
+	 * nothing to tie a new entry to. */
 	if (old == 0 || atomic_load_explicit(&t->cookies[fd],
-					     memory_order_acquire) != e->cookie)
-		return set == 0 || replace(t, fd, old, e, set);
+					     memory_order_acquire) != e->cookie) {
+		if (set == 0)
+			return RB_UPD_DONE;
+		if (e->cookie == 0)
+			return RB_UPD_GONE;
+		return replace(t, fd, old, e, set) ? RB_UPD_DONE
+						   : RB_UPD_AGAIN;
+	}
 	nf = (unsigned char)((old & ~clear) | set);
 	return nf == old || atomic_compare_exchange_strong_explicit(
 				    &t->flags[fd], &old, nf,
-				    memory_order_release, memory_order_relaxed);
+				    memory_order_release, memory_order_relaxed)
+		       ? RB_UPD_DONE
+		       : RB_UPD_AGAIN;
 }
 
 /* The table for a write to fd, or NULL when fd is out of reach. */
@@ -251,6 +264,7 @@ static struct rb_fdtab_mem *for_write(int fd)
 bool rb_fdtab_update(int fd, const struct rb_fdent *e, unsigned set,
 		     unsigned clear)
 {
+	enum rb_upd r;
 	struct rb_fdtab_mem *t;
 
 	/* Nothing to add needs no table: keep processes that never mark a
@@ -260,9 +274,22 @@ bool rb_fdtab_update(int fd, const struct rb_fdent *e, unsigned set,
 	t = for_write(fd);
 	if (!t)
 		return false;
-	while (!update_once(t, fd, e, set, clear))
-		;
-	return true;
+	do
+		r = update_once(t, fd, e, set, clear);
+	while (r == RB_UPD_AGAIN);
+	return r == RB_UPD_DONE;
+}
+
+/* fd has an entry: clear it, wherever it is now (the table may have
+ * been mapped, and the entry taken in, since its flags were read). */
+static void clear_known(int fd)
+{
+	struct rb_fdtab_mem *t;
+
+	early_clear(fd);
+	t = mapped();
+	if (t && atomic_load_explicit(&t->flags[fd], memory_order_acquire))
+		atomic_store_explicit(&t->flags[fd], 0, memory_order_release);
 }
 
 /* Before the table exists: keep e aside, or forget fd's.  False when
@@ -270,13 +297,17 @@ bool rb_fdtab_update(int fd, const struct rb_fdent *e, unsigned set,
 static bool early_set(int fd, const struct rb_fdent *e)
 {
 	if (e->flags == 0) {
-		early_clear(fd);
+		clear_known(fd);
 		return true;
 	}
 	if (e->flags != RB_FD_FRESH || e->cookie != 0)
 		return false;
+	/* The gen goes with whichever mark is kept last; a FRESH entry's
+	 * gen is never acted on.  An exchange, not a store: a reader that
+	 * sees this value also sees a table settle() published first. */
 	atomic_store_explicit(&early_gen, e->gen, memory_order_relaxed);
-	atomic_store_explicit(&rb_fdtab_early, fd, memory_order_release);
+	(void)atomic_exchange_explicit(&rb_fdtab_early, fd,
+				       memory_order_acq_rel);
 	raise_top((unsigned)fd + 1);
 	return true;
 }
@@ -300,16 +331,19 @@ bool rb_fdtab_set(int fd, const struct rb_fdent *e)
 	return true;
 }
 
-/* fd has an entry: clear it, wherever it is now (the table may have
- * been mapped, and the entry taken in, since its flags were read). */
-static void clear_known(int fd)
+void rb_fdtab_drop_fresh(int fd)
 {
+	unsigned char fresh = RB_FD_FRESH;
 	struct rb_fdtab_mem *t;
 
+	if (rb_fdtab_flags(fd) != RB_FD_FRESH)
+		return;
 	early_clear(fd);
 	t = mapped();
-	if (t && atomic_load_explicit(&t->flags[fd], memory_order_acquire))
-		atomic_store_explicit(&t->flags[fd], 0, memory_order_release);
+	if (t)
+		(void)atomic_compare_exchange_strong_explicit(
+			&t->flags[fd], &fresh, 0, memory_order_acq_rel,
+			memory_order_relaxed);
 }
 
 void rb_fdtab_clear(int fd)

@@ -62,6 +62,19 @@ extern _Atomic int rb_fdtab_early __attribute__((visibility("hidden")));
  * page, and a daemon closing every descriptor up to its limit must not
  * grow by the table's size.
  */
+/* rb_fdtab_flags() once the table was seen unmapped. */
+static inline unsigned rb_fdtab_flags_early(int fd)
+{
+	_Atomic unsigned char *f;
+
+	if (atomic_load_explicit(&rb_fdtab_early, memory_order_acquire) == fd)
+		return RB_FD_FRESH;
+	/* The table may have taken that entry in and given up the slot
+	 * since: what gave it up had published the table. */
+	f = atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire);
+	return f ? atomic_load_explicit(&f[fd], memory_order_acquire) : 0;
+}
+
 static inline unsigned rb_fdtab_flags(int fd)
 {
 	_Atomic unsigned char *f;
@@ -70,12 +83,9 @@ static inline unsigned rb_fdtab_flags(int fd)
 						 memory_order_acquire))
 		return 0;
 	f = atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire);
-	if (f)
-		return atomic_load_explicit(&f[fd], memory_order_acquire);
-	return atomic_load_explicit(&rb_fdtab_early, memory_order_acquire) ==
-			       fd
-		       ? RB_FD_FRESH
-		       : 0;
+	if (!f)
+		return rb_fdtab_flags_early(fd);
+	return atomic_load_explicit(&f[fd], memory_order_acquire);
 }
 bool rb_fdtab_get(int fd, struct rb_fdent *out);
 /* Is the table mapped (has anything but one FRESH entry been stored)? */
@@ -96,11 +106,17 @@ bool rb_fdtab_set(int fd, const struct rb_fdent *e);
  * flags = (flags & ~clear) | set, so a concurrent change of other bits is
  * never lost.  Without such an entry (none, or a stale one for another
  * socket), store a new one with flags set and e's cookie and gen, unless
- * set is 0.  Returns as rb_fdtab_set().
+ * set is 0.  Returns as rb_fdtab_set(), and false too when e is a
+ * FRESH entry (cookie 0) that is gone: nothing then ties a new entry to
+ * the socket, and the caller reads its cookie.
  */
 bool rb_fdtab_update(int fd, const struct rb_fdent *e, unsigned set,
 		     unsigned clear);
 void rb_fdtab_clear(int fd);
+/* Forget fd's entry only if it is FRESH alone.  Safe where the table is
+ * not this process's (a vfork() child): losing a FRESH mark only makes
+ * listen() ask the kernel, and one must never outlive its descriptor. */
+void rb_fdtab_drop_fresh(int fd);
 /* One past the highest fd ever stored: bounds loops over ranges. */
 unsigned rb_fdtab_end(void);
 

@@ -41,6 +41,19 @@ bool rb_sock_entry(int fd, struct rb_fdent *out)
 	return rb_sock_cookie(fd, &cookie) && cookie == out->cookie;
 }
 
+/* fd is about to name another socket, or none: forget its entry.  In a
+ * vfork() child, whose table is the parent's, only a FRESH mark goes:
+ * such a mark must not outlive its socket, and losing one is safe. */
+static void forget(int fd)
+{
+	if (!rb_fdtab_flags(fd))
+		return;
+	if (rb_table_owner())
+		rb_fdtab_clear(fd);
+	else
+		rb_fdtab_drop_fresh(fd);
+}
+
 /*
  * libc may have closed this number where no hook saw it: an old entry
  * must not describe the new socket.  A plain TCP socket is marked FRESH
@@ -63,8 +76,8 @@ void rb_sock_created(int fd, int domain, int type, int protocol)
 	    (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM &&
 	    (protocol == 0 || protocol == IPPROTO_TCP) && rb_table_owner_free())
 		(void)rb_fdtab_set(fd, &e);
-	else if (rb_fdtab_flags(fd) && rb_table_owner())
-		rb_fdtab_clear(fd);
+	else
+		forget(fd);
 }
 
 /*
@@ -445,7 +458,13 @@ static void note_user(int fd, unsigned flag, struct rb_fdent *e)
 	if (flag == RB_FD_USER_LINGER && !(e->flags & RB_FD_OVERRIDE))
 		clear = RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT;
 	e->flags = (e->flags & ~clear) | flag;
-	(void)rb_fdtab_update(fd, e, flag, clear);
+	if (rb_fdtab_update(fd, e, flag, clear) || e->cookie != 0)
+		return;
+	/* The FRESH entry read above is gone (another socket() took the
+	 * mark kept before the table existed): a new entry, by cookie. */
+	e->flags = flag;
+	if (rb_sock_cookie(fd, &e->cookie))
+		(void)rb_fdtab_update(fd, e, flag, 0);
 }
 
 void rb_sock_user_option(const struct rb_real *r, int fd, int level,
@@ -490,8 +509,7 @@ void rb_sock_duplicated(int oldfd, int newfd)
 	struct rb_fdent e;
 
 	if (!rb_fdtab_get(oldfd, &e)) {
-		if (rb_fdtab_flags(newfd) && rb_table_owner())
-			rb_fdtab_clear(newfd);
+		forget(newfd);
 		return;
 	}
 	/* The copy has a second holder, even in a vfork() child (whose

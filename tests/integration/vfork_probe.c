@@ -20,6 +20,18 @@
  * the parent's entry, that accept would adopt the listener as one rebind
  * never saw and set {1,0} on both.  Prints both values; exit 0 when
  * both are {1,5}, 1 when not, 2 when the setup failed.
+ *
+ * vfork_probe early-close: the process's first socket, made before
+ * rebind has built its policy (so before it knows its own pid), then a
+ * vfork() whose child only exits, then the parent's close() of that
+ * socket.  A TCP socket no hook sees made (raw system calls, with
+ * SO_REUSEADDR=1 and bound to a port another such socket holds) takes
+ * the number and listen()s through libc, which fails (EADDRINUSE).
+ * rebind must have asked the kernel for that socket's options rather
+ * than trust a "fresh" mark left from the closed one: trusting it, it
+ * would set SO_REUSEADDR=1 over 1 and, the listen() failing, put back a
+ * 0 the program never had.  Exit 0 when SO_REUSEADDR is still 1, 1 when
+ * not, 2 when the setup failed.
  */
 #include "config.h"
 
@@ -27,6 +39,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -156,6 +169,50 @@ static int close_listener(void)
 	return ok ? 0 : 1;
 }
 
+/* A TCP socket with SO_REUSEADDR=1 bound to a's port, made with system
+ * calls no hook sees (syscall() passes these through untouched). */
+static int unseen_socket(const struct sockaddr_in *a)
+{
+	const int on = 1;
+	int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 ||
+	    syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) != 0 ||
+	    syscall(SYS_bind, fd, a, sizeof(*a)) != 0)
+		return -1;
+	return fd;
+}
+
+static int early_close(void)
+{
+	struct sockaddr_in a = probe_loopback(0);
+	socklen_t len = sizeof(a);
+	int first = socket(AF_INET, SOCK_STREAM, 0);
+	int holder, fd, reuse, st;
+	pid_t pid;
+
+	if (first < 0)
+		return 2;
+	pid = vfork();
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || close(first) != 0)
+		return 2;
+	/* The lowest free number: the closed socket's.  The holder,
+	 * unseen too, listens on the same port first. */
+	fd = unseen_socket(&a);
+	if (fd != first || syscall(SYS_getsockname, fd, &a, &len) != 0)
+		return 2;
+	holder = unseen_socket(&a);
+	if (holder < 0 || syscall(SYS_listen, holder, 16) != 0 ||
+	    listen(fd, 16) == 0)
+		return 2;
+	reuse = probe_int(fd, SOL_SOCKET, SO_REUSEADDR);
+	printf("SO_REUSEADDR after the failed listen(): %d\n", reuse);
+	return reuse == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 1)
@@ -164,6 +221,9 @@ int main(int argc, char **argv)
 		return shared_conn(false);
 	if (argc == 2 && strcmp(argv[1], "close-listener") == 0)
 		return close_listener();
-	fprintf(stderr, "usage: vfork_probe [inherit | close-listener]\n");
+	if (argc == 2 && strcmp(argv[1], "early-close") == 0)
+		return early_close();
+	fprintf(stderr,
+		"usage: vfork_probe [inherit | close-listener | early-close]\n");
 	return 2;
 }

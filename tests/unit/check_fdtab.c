@@ -369,9 +369,14 @@ START_TEST(test_early)
 			 true);
 	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY),
 			  RB_FD_FRESH | RB_FD_USER_REUSE);
+	/* A FRESH entry a caller read and that is gone meanwhile: no new
+	 * entry without a cookie to tie it to. */
+	ck_assert_int_eq(rb_fdtab_get(FD_EARLY, &got), true);
 	rb_fdtab_clear(FD_EARLY);
-	rb_fdtab_clear(FD_EARLY + 2);
+	ck_assert_int_eq(rb_fdtab_update(FD_EARLY, &got, RB_FD_USER_LINGER, 0),
+			 false);
 	ck_assert_uint_eq(rb_fdtab_flags(FD_EARLY), 0);
+	rb_fdtab_clear(FD_EARLY + 2);
 }
 END_TEST
 

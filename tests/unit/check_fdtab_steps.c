@@ -15,7 +15,10 @@
  * may fall anywhere among the mapping's steps, and the entry must be
  * gone after it in every order: a FRESH mark outliving its descriptor
  * would let a socket no hook saw, at that number, pass for a fresh one.
- * Each order runs in a child of its own, so each starts unmapped.
+ * So must one forgotten by an rb_fdtab_set() that saw no table yet; and
+ * a reader that saw no table must still find the entry once the slot is
+ * given up.  Each order runs in a child of its own, so each starts
+ * unmapped.
  */
 #define FD_KEPT 40
 
@@ -26,17 +29,22 @@ enum when {
 	W_BEFORE_SETTLE,  /* table seen, the slot not yet given up */
 	W_ACROSS,         /* flags read before publishing, cleared after */
 	W_AFTER,          /* the mapping done */
+	W_READ_ACROSS,    /* no clear: a reader saw no table, then the slot
+			     after settle() gave it up */
+	W_SET_ACROSS,     /* rb_fdtab_set(fd, nothing) saw no table, and
+			     forgot the entry after the mapping */
 };
 
 static const char *const names[] = {
-	"never", "before take_in", "before publish", "before settle",
-	"across", "after",
+	"never",  "before take_in", "before publish", "before settle",
+	"across", "after",          "read across",    "set across",
 };
 
 /* Exit status: 0 right, 1 wrong, 2 setup failed. */
 static int one_order(enum when w)
 {
 	const struct rb_fdent fresh = {RB_FD_FRESH, 0, 3};
+	const struct rb_fdent none = {0, 0, 0};
 	struct rb_fdtab_mem *m;
 	struct rb_fdent got;
 	bool seen;
@@ -62,6 +70,10 @@ static int one_order(enum when w)
 		clear_known(FD_KEPT);
 	if (w == W_AFTER)
 		rb_fdtab_clear(FD_KEPT);
+	if (w == W_READ_ACROSS)
+		return rb_fdtab_flags_early(FD_KEPT) == RB_FD_FRESH ? 0 : 1;
+	if (w == W_SET_ACROSS)
+		(void)early_set(FD_KEPT, &none);
 	if (atomic_load(&rb_fdtab_early) != -1)
 		return 1;
 	if (w != W_NEVER)
@@ -82,8 +94,8 @@ START_TEST(test_order)
 	ck_assert_int_ge(pid, 0);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
-	ck_assert_msg(WEXITSTATUS(st) == 0, "clear %s: %s", names[_i],
-		      WEXITSTATUS(st) == 1 ? "entry left behind"
+	ck_assert_msg(WEXITSTATUS(st) == 0, "%s: %s", names[_i],
+		      WEXITSTATUS(st) == 1 ? "entry wrong after the mapping"
 					   : "setup failed");
 }
 END_TEST
