@@ -55,13 +55,6 @@ extern _Atomic unsigned rb_fdtab_top __attribute__((visibility("hidden")));
  * alone (cookie 0), or -1. */
 extern _Atomic int rb_fdtab_early __attribute__((visibility("hidden")));
 
-/*
- * 0 for an unknown descriptor or one outside the table.  Descriptors
- * above every stored one are answered without reading the table: some
- * kernels back even a read of untouched anonymous memory with a fresh
- * page, and a daemon closing every descriptor up to its limit must not
- * grow by the table's size.
- */
 /* rb_fdtab_flags() once the table was seen unmapped. */
 static inline unsigned rb_fdtab_flags_early(int fd)
 {
@@ -75,6 +68,13 @@ static inline unsigned rb_fdtab_flags_early(int fd)
 	return f ? atomic_load_explicit(&f[fd], memory_order_acquire) : 0;
 }
 
+/*
+ * 0 for an unknown descriptor or one outside the table.  Descriptors
+ * above every stored one are answered without reading the table: some
+ * kernels back even a read of untouched anonymous memory with a fresh
+ * page, and a daemon closing every descriptor up to its limit must not
+ * grow by the table's size.
+ */
 static inline unsigned rb_fdtab_flags(int fd)
 {
 	_Atomic unsigned char *f;

@@ -447,24 +447,24 @@ int rb_sock_bind_retry(const struct rb_real *r, int fd,
  */
 static void note_user(int fd, unsigned flag, struct rb_fdent *e)
 {
-	unsigned clear = 0;
+	/* A second round only when a FRESH entry read in the first is gone
+	 * (another socket() took the mark kept before the table existed):
+	 * the entry is read again, and this time tied to the cookie. */
+	for (int round = 0; round < 2; round++) {
+		unsigned clear = 0;
 
-	if (!rb_sock_entry(fd, e)) {
-		e->flags = 0;
-		e->gen = rb_fork_gen();
-		if (!rb_sock_cookie(fd, &e->cookie))
+		if (!rb_sock_entry(fd, e)) {
+			e->flags = 0;
+			e->gen = rb_fork_gen();
+			if (!rb_sock_cookie(fd, &e->cookie))
+				return;
+		}
+		if (flag == RB_FD_USER_LINGER && !(e->flags & RB_FD_OVERRIDE))
+			clear = RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT;
+		e->flags = (e->flags & ~clear) | flag;
+		if (rb_fdtab_update(fd, e, flag, clear) || e->cookie != 0)
 			return;
 	}
-	if (flag == RB_FD_USER_LINGER && !(e->flags & RB_FD_OVERRIDE))
-		clear = RB_FD_CHILD_SAFE | RB_FD_SAFE_ABORT;
-	e->flags = (e->flags & ~clear) | flag;
-	if (rb_fdtab_update(fd, e, flag, clear) || e->cookie != 0)
-		return;
-	/* The FRESH entry read above is gone (another socket() took the
-	 * mark kept before the table existed): a new entry, by cookie. */
-	e->flags = flag;
-	if (rb_sock_cookie(fd, &e->cookie))
-		(void)rb_fdtab_update(fd, e, flag, 0);
 }
 
 void rb_sock_user_option(const struct rb_real *r, int fd, int level,
@@ -517,8 +517,12 @@ void rb_sock_duplicated(int oldfd, int newfd)
 	 * descriptor is the child's own and stays out of that table. */
 	if (e.flags & RB_FD_SAFE_ABORT)
 		drop_safe_abort(oldfd, &e);
-	if (!rb_table_owner())
+	if (!rb_table_owner()) {
+		/* A fresh socket shared is no longer fresh. */
+		rb_fdtab_drop_fresh(oldfd);
+		rb_fdtab_drop_fresh(newfd);
 		return;
+	}
 	/* An option set through the copy would go unseen at the original. */
 	if (e.flags & RB_FD_FRESH)
 		unfresh(oldfd, &e);

@@ -7,9 +7,9 @@
 #     connection; a connection the child dup2()s and keeps, or keeps
 #     through exec as it inherited it, must not be reset when the daemon
 #     closes its own descriptor; a child that closes the listener must
-#     leave the daemon its own SO_LINGER there; and a socket closed after
-#     a vfork() the program made before rebind knew its pid must not
-#     leave a "fresh" mark for the next socket at its number (vfork_probe);
+#     leave the daemon its own SO_LINGER there; and a socket closed,
+#     copied or replaced after a vfork() the program made before rebind
+#     knew its pid must not keep a "fresh" mark (vfork_probe);
 # (b) a peer whose receive window is full may not take our FIN at once:
 #     whatever the queues say, no client may lose data or its EOF.
 
@@ -84,12 +84,12 @@ keepalive LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort
 keepalive ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"}
 [ "$out" = ab ] || hard_error "control without rebind: client read '$out'"
 
-# vfork_dup [VAR=VALUE...] [inherit | close-listener | early-close]: run
+# vfork_dup [VAR=VALUE...] [inherit | close-listener | early-*]: run
 # vfork_probe.
 vfork_dup() {
 	local args=()
 	case ${*: -1} in
-	inherit | close-listener | early-close)
+	inherit | close-listener | early-*)
 		args=("${*: -1}") && set -- "${@:1:$#-1}" ;;
 	esac
 	out=$(env "$@" timeout 20 "$PROBES/vfork_probe" "${args[@]}" 2>&1)
@@ -105,13 +105,15 @@ if nm -D --defined-only "$LIBREBIND" | grep -qw vfork; then
 		inherit || hard_error "vfork_probe inherit without rebind: $out"
 	vfork_dup LD_PRELOAD="$SHIM_PRELOAD" REBIND_LINGER=safe-abort inherit ||
 		fail "a connection a vfork child inherited was reset: $out"
-	# The first socket, closed after a vfork() made before rebind knew
-	# its own pid: no "fresh" mark may outlive it, or a socket no hook
-	# saw at its number loses the program's SO_REUSEADDR.
-	vfork_dup ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"} \
-		early-close || hard_error "vfork_probe early-close without rebind: $out"
-	vfork_dup LD_PRELOAD="$SHIM_PRELOAD" early-close ||
-		fail "a fresh mark outlived its socket after a vfork(): $out"
+	# The first socket, closed, copied or replaced after a vfork() made
+	# before rebind knew its own pid: no "fresh" mark may outlive it, or
+	# the socket at its number loses the program's SO_REUSEADDR.
+	for how in early-close early-dup early-dup2; do
+		vfork_dup ${SANITIZER_RUNTIME:+LD_PRELOAD="$SANITIZER_RUNTIME"} \
+			$how || hard_error "vfork_probe $how without rebind: $out"
+		vfork_dup LD_PRELOAD="$SHIM_PRELOAD" $how ||
+			fail "$how: a fresh mark outlived its socket after a vfork(): $out"
+	done
 else
 	note "NOT TESTED: a connection a vfork() child inherits, a close after an early vfork() (vfork is not hooked here)"
 fi

@@ -21,20 +21,26 @@
  * never saw and set {1,0} on both.  Prints both values; exit 0 when
  * both are {1,5}, 1 when not, 2 when the setup failed.
  *
- * vfork_probe early-close: the process's first socket, made before
- * rebind has built its policy (so before it knows its own pid), then a
- * vfork() whose child only exits, then the parent's close() of that
- * socket.  A TCP socket no hook sees made (raw system calls, with
- * SO_REUSEADDR=1 and bound to a port another such socket holds) takes
- * the number and listen()s through libc, which fails (EADDRINUSE).
- * rebind must have asked the kernel for that socket's options rather
- * than trust a "fresh" mark left from the closed one: trusting it, it
- * would set SO_REUSEADDR=1 over 1 and, the listen() failing, put back a
- * 0 the program never had.  Exit 0 when SO_REUSEADDR is still 1, 1 when
- * not, 2 when the setup failed.
+ * vfork_probe early-close | early-dup | early-dup2: the process's first
+ * socket, made before rebind has built its policy (so before it knows
+ * its own pid), then a vfork() whose child only exits, so that the
+ * thread is taken for a possible vfork() child until rebind knows its
+ * pid.  Then that socket's "fresh" mark must not survive:
+ *   early-close  its close(); a TCP socket no hook sees made (raw system
+ *                calls, SO_REUSEADDR=1) takes the number;
+ *   early-dup    a dup() of it, through which the program sets
+ *                SO_REUSEADDR=1 (rebind sees that at the copy only);
+ *   early-dup2   its close() where no hook sees it, then dup2() of such
+ *                an unseen socket onto its number.
+ * The socket at the number is bound to a port another unseen socket
+ * listens on, and its listen() through libc fails (EADDRINUSE).
+ * Trusting a stale mark, rebind would set SO_REUSEADDR=1 over 1 and,
+ * the listen() failing, put back a 0 the program never had.  Exit 0
+ * when SO_REUSEADDR is still 1, 1 when not, 2 when the setup failed.
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,48 +175,96 @@ static int close_listener(void)
 	return ok ? 0 : 1;
 }
 
-/* A TCP socket with SO_REUSEADDR=1 bound to a's port, made with system
- * calls no hook sees (syscall() passes these through untouched). */
-static int unseen_socket(const struct sockaddr_in *a)
+/* libc's own syscall(): rebind hooks the exported name, and a close
+ * through it would be seen. */
+static long (*raw_syscall)(long, ...);
+
+static bool find_raw_syscall(void)
+{
+	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	void *p = h ? dlsym(h, "syscall") : NULL;
+
+	memcpy(&raw_syscall, &p, sizeof(p));
+	return p != NULL;
+}
+
+/* A TCP socket with SO_REUSEADDR=1 bound to a's port (0: any, then
+ * written back to a), made with system calls no hook sees. */
+static int unseen_socket(struct sockaddr_in *a)
 {
 	const int on = 1;
-	int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	socklen_t len = sizeof(*a);
+	int fd = (int)raw_syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 
 	if (fd < 0 ||
-	    syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_REUSEADDR, &on,
-		    sizeof(on)) != 0 ||
-	    syscall(SYS_bind, fd, a, sizeof(*a)) != 0)
+	    raw_syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			sizeof(on)) != 0 ||
+	    raw_syscall(SYS_bind, fd, a, sizeof(*a)) != 0 ||
+	    raw_syscall(SYS_getsockname, fd, a, &len) != 0)
 		return -1;
 	return fd;
 }
 
-static int early_close(void)
+/* fd is bound to a's port with SO_REUSEADDR=1; another unseen socket
+ * listens there first, so listen(fd) fails.  0 when fd's SO_REUSEADDR
+ * is still 1 after that. */
+static int listen_keeps_reuse(int fd, struct sockaddr_in *a)
 {
-	struct sockaddr_in a = probe_loopback(0);
-	socklen_t len = sizeof(a);
-	int first = socket(AF_INET, SOCK_STREAM, 0);
-	int holder, fd, reuse, st;
-	pid_t pid;
+	int holder = unseen_socket(a);
+	int reuse;
 
-	if (first < 0)
-		return 2;
-	pid = vfork();
-	if (pid == 0)
-		_exit(0);
-	if (pid < 0 || waitpid(pid, &st, 0) != pid || close(first) != 0)
-		return 2;
-	/* The lowest free number: the closed socket's.  The holder,
-	 * unseen too, listens on the same port first. */
-	fd = unseen_socket(&a);
-	if (fd != first || syscall(SYS_getsockname, fd, &a, &len) != 0)
-		return 2;
-	holder = unseen_socket(&a);
-	if (holder < 0 || syscall(SYS_listen, holder, 16) != 0 ||
+	if (holder < 0 || raw_syscall(SYS_listen, holder, 16) != 0 ||
 	    listen(fd, 16) == 0)
 		return 2;
 	reuse = probe_int(fd, SOL_SOCKET, SO_REUSEADDR);
 	printf("SO_REUSEADDR after the failed listen(): %d\n", reuse);
 	return reuse == 1 ? 0 : 1;
+}
+
+static int early(const char *how)
+{
+	const int on = 1;
+	struct sockaddr_in a = probe_loopback(0);
+	int first = socket(AF_INET, SOCK_STREAM, 0);
+	int fd, st;
+	pid_t pid;
+
+	if (first < 0 || !find_raw_syscall())
+		return 2;
+	pid = vfork();
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 2;
+	if (strcmp(how, "early-dup") == 0) {
+		int copy = dup(first);
+
+		if (copy < 0 ||
+		    setsockopt(copy, SOL_SOCKET, SO_REUSEADDR, &on,
+			       sizeof(on)) != 0 ||
+		    bind(first, (struct sockaddr *)&a, sizeof(a)) != 0)
+			return 2;
+		fd = first;
+		if (raw_syscall(SYS_getsockname, fd, &a,
+				&(socklen_t){sizeof(a)}) != 0)
+			return 2;
+	} else if (strcmp(how, "early-close") == 0) {
+		/* The lowest free number: the closed socket's. */
+		if (close(first) != 0)
+			return 2;
+		fd = unseen_socket(&a);
+		if (fd != first)
+			return 2;
+	} else { /* early-dup2 */
+		fd = unseen_socket(&a);
+		if (fd < 0)
+			return 2;
+		(void)raw_syscall(SYS_close, first);
+		if (dup2(fd, first) != first)
+			return 2;
+		fd = first;
+	}
+	return listen_keeps_reuse(fd, &a);
 }
 
 int main(int argc, char **argv)
@@ -221,9 +275,11 @@ int main(int argc, char **argv)
 		return shared_conn(false);
 	if (argc == 2 && strcmp(argv[1], "close-listener") == 0)
 		return close_listener();
-	if (argc == 2 && strcmp(argv[1], "early-close") == 0)
-		return early_close();
-	fprintf(stderr,
-		"usage: vfork_probe [inherit | close-listener | early-close]\n");
+	if (argc == 2 && (strcmp(argv[1], "early-close") == 0 ||
+			  strcmp(argv[1], "early-dup") == 0 ||
+			  strcmp(argv[1], "early-dup2") == 0))
+		return early(argv[1]);
+	fprintf(stderr, "usage: vfork_probe [inherit | close-listener | "
+			"early-close | early-dup | early-dup2]\n");
 	return 2;
 }
