@@ -62,14 +62,25 @@ static struct rb_fdtab_mem *mapped(void)
 		atomic_load_explicit(&rb_fdtab_flagp, memory_order_acquire));
 }
 
-/* The kept entry leaves rb_fdtab_early, if it is fd's. */
-static void early_clear(int fd)
+/* The kept entry leaves rb_fdtab_early, if it is fd's: true when it
+ * was. */
+static bool early_clear(int fd)
 {
 	int cur = fd;
 
-	(void)atomic_compare_exchange_strong_explicit(
+	return atomic_compare_exchange_strong_explicit(
 		&rb_fdtab_early, &cur, -1, memory_order_acq_rel,
 		memory_order_acquire);
+}
+
+/* fd's entry in t goes, if it is FRESH alone. */
+static void table_drop_fresh(struct rb_fdtab_mem *t, int fd)
+{
+	unsigned char fresh = RB_FD_FRESH;
+
+	(void)atomic_compare_exchange_strong_explicit(
+		&t->flags[fd], &fresh, 0, memory_order_acq_rel,
+		memory_order_relaxed);
 }
 
 /* The mapping's steps, in this order (a unit test drives them one by
@@ -122,15 +133,8 @@ static struct rb_fdtab_mem *publish(struct rb_fdtab_mem *m)
  * entry was not cleared (or replaced) meanwhile. */
 static void settle(struct rb_fdtab_mem *m, int early)
 {
-	unsigned char fresh = RB_FD_FRESH;
-	int cur = early;
-
-	if (early >= 0 && !atomic_compare_exchange_strong_explicit(
-				  &rb_fdtab_early, &cur, -1,
-				  memory_order_acq_rel, memory_order_acquire))
-		(void)atomic_compare_exchange_strong_explicit(
-			&m->flags[early], &fresh, 0, memory_order_acq_rel,
-			memory_order_relaxed);
+	if (early >= 0 && !early_clear(early))
+		table_drop_fresh(m, early);
 }
 
 static struct rb_fdtab_mem *table(void)
@@ -286,7 +290,7 @@ static void clear_known(int fd)
 {
 	struct rb_fdtab_mem *t;
 
-	early_clear(fd);
+	(void)early_clear(fd);
 	t = mapped();
 	if (t && atomic_load_explicit(&t->flags[fd], memory_order_acquire))
 		atomic_store_explicit(&t->flags[fd], 0, memory_order_release);
@@ -333,17 +337,14 @@ bool rb_fdtab_set(int fd, const struct rb_fdent *e)
 
 void rb_fdtab_drop_fresh(int fd)
 {
-	unsigned char fresh = RB_FD_FRESH;
 	struct rb_fdtab_mem *t;
 
 	if (rb_fdtab_flags(fd) != RB_FD_FRESH)
 		return;
-	early_clear(fd);
+	(void)early_clear(fd);
 	t = mapped();
 	if (t)
-		(void)atomic_compare_exchange_strong_explicit(
-			&t->flags[fd], &fresh, 0, memory_order_acq_rel,
-			memory_order_relaxed);
+		table_drop_fresh(t, fd);
 }
 
 void rb_fdtab_clear(int fd)

@@ -41,17 +41,17 @@ bool rb_sock_entry(int fd, struct rb_fdent *out)
 	return rb_sock_cookie(fd, &cookie) && cookie == out->cookie;
 }
 
-/* fd is about to name another socket, or none: forget its entry.  In a
- * vfork() child, whose table is the parent's, only a FRESH mark goes:
- * such a mark must not outlive its socket, and losing one is safe. */
-static void forget(int fd)
+bool rb_sock_forget(int fd)
 {
 	if (!rb_fdtab_flags(fd))
-		return;
-	if (rb_table_owner())
+		return false;
+	if (rb_table_owner()) {
 		rb_fdtab_clear(fd);
-	else
-		rb_fdtab_drop_fresh(fd);
+		return true;
+	}
+	/* Such a mark must not outlive its socket; losing one is safe. */
+	rb_fdtab_drop_fresh(fd);
+	return false;
 }
 
 /*
@@ -65,8 +65,8 @@ static void forget(int fd)
  * hook saw, at the number of one libc closed, could pass for a fresh
  * one; so could one whose SO_REUSEADDR was set where no hook sees it
  * (through syscall(), by a child): rebind then sets 1 over 1, and puts
- * 0 back should that listen() fail.  A vfork() child leaves the
- * parent's table alone.
+ * 0 back should that listen() fail.  A vfork() child marks nothing in
+ * the parent's table.
  */
 void rb_sock_created(int fd, int domain, int type, int protocol)
 {
@@ -77,7 +77,7 @@ void rb_sock_created(int fd, int domain, int type, int protocol)
 	    (protocol == 0 || protocol == IPPROTO_TCP) && rb_table_owner_free())
 		(void)rb_fdtab_set(fd, &e);
 	else
-		forget(fd);
+		(void)rb_sock_forget(fd);
 }
 
 /*
@@ -509,7 +509,7 @@ void rb_sock_duplicated(int oldfd, int newfd)
 	struct rb_fdent e;
 
 	if (!rb_fdtab_get(oldfd, &e)) {
-		forget(newfd);
+		(void)rb_sock_forget(newfd);
 		return;
 	}
 	/* The copy has a second holder, even in a vfork() child (whose

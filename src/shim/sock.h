@@ -23,8 +23,18 @@ bool rb_sock_cookie(int fd, uint64_t *out);
 bool rb_sock_entry(int fd, struct rb_fdent *out);
 
 /* socket() made fd: forget what the table said of that number, and mark
- * a plain TCP socket FRESH where the table is mapped already. */
+ * a plain TCP socket FRESH (before the table is mapped, the newest such
+ * mark is kept aside). */
 void rb_sock_created(int fd, int domain, int type, int protocol);
+
+/*
+ * fd is about to name another socket, or none: forget its entry.  True
+ * when the table is this process's (the entry is gone).  In a vfork()
+ * child, whose table is the parent's, only a FRESH mark goes, and false.
+ * Only atomics, and getpid() where a vfork() may have happened: safe in
+ * a signal handler.
+ */
+bool rb_sock_forget(int fd);
 
 /* What rb_sock_listen() changed, for rb_sock_listen_failed(). */
 struct rb_listen_undo {

@@ -78,16 +78,10 @@ void rb_sock_closing(const struct rb_real *r, int fd)
 	struct rb_fdent e;
 	int saved;
 
-	if (!rb_fdtab_get(fd, &e))
-		return;
 	/* A vfork() child (or a thread that called vfork() before rebind
-	 * knew its own pid) leaves the table alone, but for a FRESH mark:
-	 * one must never outlive its socket. */
-	if (!rb_table_owner()) {
-		rb_fdtab_drop_fresh(fd);
+	 * knew its own pid) acts on nothing. */
+	if (!rb_fdtab_get(fd, &e) || !rb_sock_forget(fd))
 		return;
-	}
-	rb_fdtab_clear(fd);
 	if (!(e.flags & RB_FD_SAFE_ABORT) || e.gen != rb_fork_gen())
 		return;
 	saved = errno;

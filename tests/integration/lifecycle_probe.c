@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <dlfcn.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -69,18 +68,15 @@
 #endif
 
 /* libc's syscall(), found in libc itself (set in main). */
-static long (*raw_syscall)(long, ...);
+static probe_syscall_fn raw_syscall;
 
 static void find_raw_syscall(void)
 {
-	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-	void *p = h ? dlsym(h, "syscall") : NULL;
-
-	if (!p) {
+	raw_syscall = probe_raw_syscall();
+	if (!raw_syscall) {
 		printf("setup: libc's syscall() not found\n");
 		exit(99);
 	}
-	memcpy(&raw_syscall, &p, sizeof(p));
 }
 
 #define HIGH_WANT   66000 /* above 65536 */

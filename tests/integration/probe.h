@@ -8,6 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* libc's own syscall(), looked up in libc itself: librebind hooks the
+ * exported name, and some steps need system calls no hook sees.  NULL
+ * when it cannot be found. */
+typedef long (*probe_syscall_fn)(long, ...);
+probe_syscall_fn probe_raw_syscall(void);
+
 /* poll() fd for ev up to ms, across EINTR: revents, 0 on timeout. */
 int probe_wait(int fd, short ev, int ms);
 

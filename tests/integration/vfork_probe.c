@@ -40,7 +40,6 @@
  */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,17 +175,8 @@ static int close_listener(void)
 }
 
 /* libc's own syscall(): rebind hooks the exported name, and a close
- * through it would be seen. */
-static long (*raw_syscall)(long, ...);
-
-static bool find_raw_syscall(void)
-{
-	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-	void *p = h ? dlsym(h, "syscall") : NULL;
-
-	memcpy(&raw_syscall, &p, sizeof(p));
-	return p != NULL;
-}
+ * through it would be seen (set in early()). */
+static probe_syscall_fn raw_syscall;
 
 /* A TCP socket with SO_REUSEADDR=1 bound to a's port (0: any, then
  * written back to a), made with system calls no hook sees. */
@@ -229,7 +219,8 @@ static int early(const char *how)
 	int fd, st;
 	pid_t pid;
 
-	if (first < 0 || !find_raw_syscall())
+	raw_syscall = probe_raw_syscall();
+	if (first < 0 || !raw_syscall)
 		return 2;
 	pid = vfork();
 	if (pid == 0)
